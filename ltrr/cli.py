@@ -1,0 +1,182 @@
+"""The ``ltrr`` command line: simulate a world, run the nightly DAG, inspect a day.
+
+Every command builds one ``Settings`` from ``LTRR_*`` variables (flags override them) and
+passes it down. Heavy libraries are imported inside the commands, so ``ltrr --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from ltrr.config import ConfigError, Settings, load_settings
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {value}")
+    return share
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``ltrr`` command."""
+    parser = argparse.ArgumentParser(
+        prog="ltrr",
+        description="Learning-to-rank-and-retrieve: simulate search logs, run the nightly pipeline, inspect results.",
+        epilog="Settings come from LTRR_* environment variables (see docs/configuration.md); flags override them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("simulate", help="generate simulated search logs (catalog, searches, engagements, truth)")
+    sim.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default LTRR_SIM_START)")
+    sim.add_argument("--days", type=int, help="number of days (default LTRR_SIM_DAYS)")
+    sim.add_argument("--scale", choices=["small", "medium", "large"], help="world size (default LTRR_SIM_SCALE)")
+    sim.add_argument("--seed", type=int, help="random seed (default LTRR_SEED)")
+    sim.add_argument("--out", type=Path, help="data root to write raw/ and sim/ under (default LTRR_DATA_ROOT)")
+    sim.add_argument("--exploration", type=_share, help="share of uniformly drawn retrieval plans")
+    sim.add_argument("--randomized-share", type=_share, help="share of searches shown in random order")
+
+    run = sub.add_parser(
+        "run",
+        help="run the nightly DAG (real Airflow, dag.test) for a day; simulates the world first if data/ is empty",
+    )
+    run.add_argument("--ds", type=_date, help="day to run (default: the last simulated day)")
+    run.add_argument("--quiet", action="store_true", help="send Airflow's output to a log file")
+
+    summary = sub.add_parser("summary", help="print what the pipeline produced for a day")
+    summary.add_argument("--ds", type=_date, help="day (default: the last validated day)")
+
+    sub.add_parser("config", help="print the effective settings")
+
+    faults = sub.add_parser("inject-faults", help="add known bad rows to a day's raw logs (to see quarantine work)")
+    faults.add_argument("--ds", type=_date, required=True, help="day to corrupt")
+    faults.add_argument("--share", type=_share, default=0.01, help="share of rows to corrupt per table")
+    faults.add_argument("--seed", type=int, default=0, help="random seed of the corruption")
+    return parser
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Generate the simulated world (``ltrr simulate``)."""
+    from ltrr.sim import simulate
+
+    out = (args.out or settings.data_root).resolve()
+    summary = simulate(
+        out=out,
+        start=args.start or settings.sim_start,
+        days=args.days or settings.sim_days,
+        scale=args.scale or settings.sim_scale,
+        seed=settings.seed if args.seed is None else args.seed,
+        exploration=settings.sim_exploration if args.exploration is None else args.exploration,
+        randomized_share=settings.sim_randomized_share if args.randomized_share is None else args.randomized_share,
+    )
+    for day in summary["days"]:
+        print(
+            f"{day['ds']}: {day['searches']:,} searches, {day['engagements']:,} engagements, "
+            f"{day['catalog']:,} catalog entities"
+        )
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Simulate if needed, then run the nightly DAG for one day and print a summary."""
+    from ltrr.orchestration.local_run import run_dag_locally
+    from ltrr.report.summary import day_summary, format_day_summary
+    from ltrr.zones import raw_days
+
+    days = raw_days(settings.data_root)
+    if not days:
+        print(
+            f"no raw logs under {settings.data_root}: simulating {settings.sim_days} {settings.sim_scale} day(s) "
+            f"from {settings.sim_start} (seed {settings.seed})"
+        )
+        from ltrr.sim import simulate
+
+        simulate(
+            out=settings.data_root,
+            start=settings.sim_start,
+            days=settings.sim_days,
+            scale=settings.sim_scale,
+            seed=settings.seed,
+            exploration=settings.sim_exploration,
+            randomized_share=settings.sim_randomized_share,
+        )
+        days = raw_days(settings.data_root)
+    ds = args.ds.isoformat() if args.ds else days[-1]
+    print(f"running DAG ltrr_nightly for {ds} (Airflow home {settings.airflow_home})")
+    result = run_dag_locally(settings, ds, quiet=args.quiet)
+    print()
+    print(f"DAG ltrr_nightly {ds}: {result.state}")
+    for task_id, state in result.task_states.items():
+        print(f"  {task_id:<20} {state}")
+    print(format_day_summary(day_summary(settings, ds)))
+    return 0 if result.ok else 1
+
+
+def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a day's outputs (``ltrr summary``)."""
+    from ltrr.report.summary import day_summary, format_day_summary, validated_days
+
+    if args.ds:
+        ds = args.ds.isoformat()
+    else:
+        days = validated_days(settings)
+        if not days:
+            print(f"no validated day under {settings.data_root}; run `ltrr run` first", file=sys.stderr)
+            return 1
+        ds = days[-1]
+    print(format_day_summary(day_summary(settings, ds)))
+    return 0
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the effective settings as ``LTRR_*`` variables."""
+    for key, value in sorted(settings.to_env().items()):
+        print(f"{key}={value}")
+    return 0
+
+
+def cmd_inject_faults(settings: Settings, args: argparse.Namespace) -> int:
+    """Corrupt a day's raw logs with a known number of bad rows of each kind."""
+    from ltrr.faults import inject_bad_rows
+
+    counts = inject_bad_rows(settings.data_root, args.ds.isoformat(), args.share, args.seed)
+    for (table, reason), n in sorted(counts.items()):
+        print(f"{table:<12} {reason:<32} {n}")
+    print(json.dumps({"injected": sum(counts.values())}))
+    return 0
+
+
+COMMANDS = {
+    "simulate": cmd_simulate,
+    "run": cmd_run,
+    "summary": cmd_summary,
+    "config": cmd_config,
+    "inject-faults": cmd_inject_faults,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ltrr`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"ltrr: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The one settings object of ltrr, read from ``LTRR_*`` environment variables.
+
+Every entry point (CLI, Spark jobs, DAG tasks, tests) builds one ``Settings`` and passes it
+down; nothing in ``ltrr`` reads the environment at import time. Every field is documented in
+``docs/configuration.md`` (a test checks that the two agree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LTRR_"
+
+SimScale = Literal["small", "medium", "large"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value ltrr cannot use; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, one immutable object passed down explicitly.
+
+    Relative paths are resolved against the working directory when the object is built,
+    so a settings object handed to a subprocess (``to_env``) means the same files.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    # --- where things live ---------------------------------------------------------------
+    data_root: Path = Field(Path("data"), description="Root of the log zones (raw, clean, quarantine, validation).")
+    state_dir: Path = Field(Path(".ltrr"), description="Local state: Airflow home, MLflow sqlite DB, run summaries.")
+    bundle_store: str = Field("bundles", description="Bundle store: a local path or any fsspec URL (s3://...).")
+    mlflow_tracking_uri: str = Field("", description="MLflow tracking/registry URI; empty means sqlite under state_dir.")
+
+    # --- Spark ----------------------------------------------------------------------------
+    spark_master: str = Field("local[*]", description="Spark master URL used by jobs and the spark_default connection.")
+    spark_driver_memory: str = Field("2g", description="Driver memory of Spark jobs (spark.driver.memory).")
+    spark_shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions for jobs.")
+
+    # --- simulated world ------------------------------------------------------------------
+    seed: int = Field(7, description="Master random seed: the same seed gives the same world and logs.")
+    sim_scale: SimScale = Field("medium", description="Simulation scale: small (tests), medium (make run), large (benchmarks).")
+    sim_start: dt.date = Field(dt.date(2026, 1, 5), description="First simulated day (YYYY-MM-DD).")
+    sim_days: int = Field(3, ge=1, description="Number of simulated days `make run` generates.")
+    sim_exploration: float = Field(0.2, gt=0, le=1, description="Share of searches whose retrieval plan is drawn uniformly (epsilon).")
+    sim_randomized_share: float = Field(0.05, ge=0, le=1, description="Share of searches shown in a uniformly random order (for position-bias estimation).")
+
+    # --- validation -----------------------------------------------------------------------
+    max_rejected_share: float = Field(0.02, ge=0, le=1, description="A day fails validation when a table's quarantined share exceeds this.")
+
+    @field_validator("data_root", "state_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("bundle_store", mode="after")
+    @classmethod
+    def _absolute_store(cls, value: str) -> str:
+        if "://" in value:
+            return value
+        return str(Path(value).expanduser().resolve())
+
+    @property
+    def airflow_home(self) -> Path:
+        """Airflow home of the embedded default (sqlite metadata DB)."""
+        return self.state_dir / "airflow"
+
+    @property
+    def mlflow_uri(self) -> str:
+        """The effective MLflow URI (sqlite under ``state_dir`` unless set)."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.state_dir / 'mlflow.db'}"
+
+    def to_env(self) -> dict[str, str]:
+        """The ``LTRR_*`` variables that rebuild this object in a subprocess."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            env[ENV_PREFIX + name.upper()] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        return env
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (plus explicit overrides).
+
+    Args:
+        **overrides: field values that win over the environment.
+
+    Returns:
+        The frozen settings object.
+
+    Raises:
+        ConfigError: when a value is invalid; the message names the ``LTRR_*`` variable.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid ltrr settings: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Helpers the DAG tasks and ``ltrr run`` call: input checks, gates, local DAG runs."""

@@ -1,0 +1,63 @@
+"""Checks the nightly DAG runs between its steps (pure functions over the data zones)."""
+
+from __future__ import annotations
+
+import json
+
+from ltrr.config import Settings
+from ltrr.schemas import LOG_TABLES
+from ltrr.zones import partition_path, validation_dir
+
+
+class MissingInput(FileNotFoundError):
+    """A raw partition the day needs does not exist (yet)."""
+
+
+class DayRejected(RuntimeError):
+    """Validation rejected the day; the message names the table, share and rules."""
+
+
+def require_raw_partitions(settings: Settings, ds: str) -> dict[str, str]:
+    """Check that every raw log table has a partition for ``ds``.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day, ``YYYY-MM-DD``.
+
+    Returns:
+        Table name to the partition path.
+
+    Raises:
+        MissingInput: naming every missing partition.
+    """
+    paths = {table: partition_path(settings.data_root, "raw", table, ds) for table in LOG_TABLES}
+    missing = [str(p) for p in paths.values() if not p.is_dir() or not any(p.glob("*.parquet"))]
+    if missing:
+        raise MissingInput(f"raw input for {ds} is missing: {', '.join(missing)}")
+    return {table: str(path) for table, path in paths.items()}
+
+
+def require_accepted_day(settings: Settings, ds: str) -> dict:
+    """Read the day's validation report and fail when the day was rejected.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        A compact summary (per table: in, accepted, quarantined) for XCom and logs.
+
+    Raises:
+        FileNotFoundError: when validation has not written a report for the day.
+        DayRejected: when the report's status is not ``accepted``.
+    """
+    path = validation_dir(settings.data_root, ds) / "report.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no validation report for {ds} at {path}; did validate_inputs run?")
+    report = json.loads(path.read_text())
+    if report.get("status") != "accepted":
+        raise DayRejected(f"validation rejected {ds}: {report.get('message') or report.get('status')}")
+    return {
+        table: {k: stats.get(k) for k in ("in", "accepted", "quarantined")}
+        for table, stats in report.get("tables", {}).items()
+    }

@@ -1,0 +1,68 @@
+"""A short, printable summary of what the nightly pipeline produced for one day."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ltrr.config import Settings
+from ltrr.schemas import LOG_TABLES
+from ltrr.zones import partition_path, validation_dir
+
+
+def validated_days(settings: Settings) -> list[str]:
+    """Days that have a validation report, sorted."""
+    root = Path(settings.data_root) / "validation"
+    if not root.is_dir():
+        return []
+    return sorted(p.name[3:] for p in root.glob("ds=*") if (p / "report.json").is_file())
+
+
+def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
+    """Collect a day's validation status, row counts and output locations.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        ``{"ds", "status", "message", "tables": {name: {...counts, "clean", "quarantine"}}, "report"}``;
+        status is ``missing`` when validation has not run for the day.
+    """
+    report_path = validation_dir(settings.data_root, ds) / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    tables = {}
+    for table in LOG_TABLES:
+        stats = dict(report.get("tables", {}).get(table, {}))
+        stats["clean"] = str(partition_path(settings.data_root, "clean", table, ds))
+        stats["quarantine"] = str(partition_path(settings.data_root, "quarantine", table, ds))
+        tables[table] = stats
+    return {
+        "ds": ds,
+        "status": report.get("status", "missing"),
+        "message": report.get("message", ""),
+        "tables": tables,
+        "report": str(report_path),
+    }
+
+
+def format_day_summary(summary: dict[str, Any]) -> str:
+    """Render ``day_summary`` as a small text table."""
+    lines = [f"day {summary['ds']}: validation {summary['status']}"]
+    if summary["message"]:
+        lines.append(f"  {summary['message']}")
+    lines.append(f"  {'table':<12} {'in':>10} {'accepted':>10} {'quarantined':>12}  top reasons")
+    for table, stats in summary["tables"].items():
+        reasons = stats.get("by_reason") or {}
+        top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+        lines.append(
+            f"  {table:<12} {stats.get('in', '-'):>10} {stats.get('accepted', '-'):>10} "
+            f"{stats.get('quarantined', '-'):>12}  {top}"
+        )
+    lines.append("  outputs:")
+    for table, stats in summary["tables"].items():
+        lines.append(f"    clean      {stats['clean']}")
+        lines.append(f"    quarantine {stats['quarantine']}")
+    lines.append(f"    report     {summary['report']}")
+    return "\n".join(lines)
