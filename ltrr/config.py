@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     data_root: Path = Field(Path("data"), description="Root of the log zones (raw, clean, quarantine, validation).")
     state_dir: Path = Field(Path(".ltrr"), description="Local state: Airflow home, MLflow sqlite DB, run summaries.")
     bundle_store: str = Field("bundles", description="Bundle store: a local path or any fsspec URL (s3://...).")
-    mlflow_tracking_uri: str = Field("", description="MLflow tracking/registry URI; empty means sqlite under state_dir.")
+    mlflow_tracking_uri: str = Field(
+        "", description="MLflow tracking/registry URI; empty means sqlite under state_dir."
+    )
 
     # --- Spark ----------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master URL used by jobs and the spark_default connection.")
@@ -45,14 +47,25 @@ class Settings(BaseSettings):
 
     # --- simulated world ------------------------------------------------------------------
     seed: int = Field(7, description="Master random seed: the same seed gives the same world and logs.")
-    sim_scale: SimScale = Field("medium", description="Simulation scale: small (tests), medium (make run), large (benchmarks).")
+    sim_scale: SimScale = Field(
+        "medium", description="Simulation scale: small (tests), medium (make run), large (benchmarks)."
+    )
     sim_start: dt.date = Field(dt.date(2026, 1, 5), description="First simulated day (YYYY-MM-DD).")
     sim_days: int = Field(3, ge=1, description="Number of simulated days `make run` generates.")
-    sim_exploration: float = Field(0.2, gt=0, le=1, description="Share of searches whose retrieval plan is drawn uniformly (epsilon).")
-    sim_randomized_share: float = Field(0.05, ge=0, le=1, description="Share of searches shown in a uniformly random order (for position-bias estimation).")
+    sim_exploration: float = Field(
+        0.2, gt=0, le=1, description="Share of searches whose retrieval plan is drawn uniformly (epsilon)."
+    )
+    sim_randomized_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of searches shown in a uniformly random order (for position-bias estimation).",
+    )
 
     # --- validation -----------------------------------------------------------------------
-    max_rejected_share: float = Field(0.02, ge=0, le=1, description="A day fails validation when a table's quarantined share exceeds this.")
+    max_rejected_share: float = Field(
+        0.02, ge=0, le=1, description="A day fails validation when a table's quarantined share exceeds this."
+    )
 
     @field_validator("data_root", "state_dir", mode="after")
     @classmethod

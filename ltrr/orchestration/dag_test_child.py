@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         for path, error in bag.import_errors.items():
             print(f"DAG import error in {path}:\n{error}", file=sys.stderr)
         return 2
-    dag = bag.get_dag(dag_id)
+    dag = bag.dags.get(dag_id)
     if dag is None:
         print(f"no DAG {dag_id!r} in {os.environ['AIRFLOW__CORE__DAGS_FOLDER']}", file=sys.stderr)
         return 2

@@ -61,7 +61,7 @@ def format_day_summary(summary: dict[str, Any]) -> str:
             f"{stats.get('quarantined', '-'):>12}  {top}"
         )
     lines.append("  outputs:")
-    for table, stats in summary["tables"].items():
+    for stats in summary["tables"].values():
         lines.append(f"    clean      {stats['clean']}")
         lines.append(f"    quarantine {stats['quarantine']}")
     lines.append(f"    report     {summary['report']}")

@@ -1,0 +1,135 @@
+"""The nightly DAG with real Airflow: it parses cheaply, and dag.test() runs a simulated day."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from ltrr.config import Settings, load_settings
+from ltrr.orchestration.local_run import airflow_env, run_dag_locally
+from ltrr.schemas import LOG_TABLES
+from ltrr.zones import partition_path, validation_dir
+
+HEAVY = ("pyspark", "great_expectations", "mlflow", "lightgbm", "implicit", "annoy", "tantivy")
+
+INSPECT_DAG = r"""
+import json, sys, importlib.util
+spec = importlib.util.spec_from_file_location("ltrr_nightly_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[2].split(","))
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[3])
+dag = bag.dags.get("ltrr_nightly")
+print(json.dumps({
+    "heavy": heavy,
+    "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
+    "dag_ids": sorted(bag.dag_ids),
+    "schedule": str(dag.schedule) if dag else None,
+    "catchup": dag.catchup if dag else None,
+    "tasks": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} if dag else {},
+    "retries": {t.task_id: t.retries for t in dag.tasks} if dag else {},
+}))
+"""
+
+
+def _inspect(settings: Settings) -> dict:
+    env = airflow_env(settings)
+    dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / "ltrr_nightly.py"
+    proc = subprocess.run(
+        [sys.executable, "-c", INSPECT_DAG, str(dag_file), ",".join(HEAVY), env["AIRFLOW__CORE__DAGS_FOLDER"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def dag_info(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("dagbag")
+    return _inspect(load_settings(data_root=tmp / "data", state_dir=tmp / "state"))
+
+
+def test_dagbag_has_no_import_errors(dag_info: dict) -> None:
+    assert dag_info["import_errors"] == {}
+    assert "ltrr_nightly" in dag_info["dag_ids"]
+
+
+def test_dag_file_imports_nothing_heavy(dag_info: dict) -> None:
+    assert dag_info["heavy"] == []
+
+
+def test_dag_shape(dag_info: dict) -> None:
+    assert dag_info["schedule"] == "@daily"
+    assert dag_info["catchup"] is False
+    assert dag_info["tasks"] == {
+        "check_raw_inputs": ["validate_inputs"],
+        "validate_inputs": ["validation_gate"],
+        "validation_gate": [],
+    }
+    # A data rejection is deterministic: the gate must not retry it; the Spark job may.
+    assert dag_info["retries"]["validation_gate"] == 0
+    assert dag_info["retries"]["validate_inputs"] >= 1
+
+
+def _rows(path: Path) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in path.glob("*.parquet"))
+
+
+@pytest.fixture(scope="module")
+def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
+    from ltrr.sim import simulate
+
+    tmp = tmp_path_factory.mktemp("dagrun")
+    settings = load_settings(
+        data_root=tmp / "data",
+        state_dir=tmp / "state",
+        sim_scale="small",
+        spark_master="local[2]",
+        spark_shuffle_partitions=2,
+    )
+    summary = simulate(out=settings.data_root, start=settings.sim_start, days=1, scale="small", seed=3)
+    return settings, summary["days"][0]["ds"]
+
+
+def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings, str]) -> None:
+    settings, ds = simulated_day
+    result = run_dag_locally(settings, ds, quiet=True)
+    log = (settings.airflow_home / f"dag_test_{ds}.log").read_text()
+    assert result.ok, log[-4000:]
+    assert result.task_states == {
+        "check_raw_inputs": "success",
+        "validate_inputs": "success",
+        "validation_gate": "success",
+    }
+    report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
+    assert report["status"] == "accepted"
+    for table in LOG_TABLES:
+        raw = _rows(partition_path(settings.data_root, "raw", table, ds))
+        clean = _rows(partition_path(settings.data_root, "clean", table, ds))
+        quarantined_dir = partition_path(settings.data_root, "quarantine", table, ds)
+        quarantined = _rows(quarantined_dir) if quarantined_dir.is_dir() else 0
+        assert raw > 0
+        assert raw == clean + quarantined, table
+
+
+def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Settings, str]) -> None:
+    from ltrr.faults import inject_bad_rows
+
+    settings, ds = simulated_day
+    injected = inject_bad_rows(settings.data_root, ds, share=0.08, seed=1)
+    assert sum(injected.values()) > 0
+    strict = settings.model_copy(update={"max_rejected_share": 0.02})
+    result = run_dag_locally(strict, ds, quiet=True)
+    log = (strict.airflow_home / f"dag_test_{ds}.log").read_text()
+    assert not result.ok
+    assert result.task_states["validate_inputs"] == "success", log[-4000:]
+    assert result.task_states["validation_gate"] == "failed"
+    assert "threshold" in log
