@@ -1,4 +1,4 @@
-"""ltrr_nightly: one run turns one day (``ds``) of search logs into validated, clean tables.
+"""ltrr_nightly: one run turns one day (``ds``) of search logs into clean tables and artifacts.
 
 Steps (each reads and writes only the ``ds`` partition, so a run can be retried or
 backfilled on its own and gives the same result):
@@ -15,7 +15,12 @@ backfilled on its own and gives the same result):
    expectation), naming the rules. Data rejections are deterministic, so retrying them would
    only waste time; crashes of the Spark job are retried with backoff.
 
-Later steps (memory, embeddings, ranker, bandit, bundle) hang off the gate.
+4. ``build_q2e`` — Spark job ``jobs/build_q2e.py --ds {{ ds }}``: the Q2E memory table over
+   the look-back window of clean logs, with its examination curve, GX result and report.
+5. ``memory_gate`` — fails the run, without retries, when the memory table failed its
+   validation suite.
+
+Later steps (embeddings, ranker, bandit, bundle) hang off the gates.
 
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
@@ -52,7 +57,7 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def ltrr_nightly() -> None:
-    """Validate one day of raw search logs into the clean and quarantine zones."""
+    """Validate one day of raw search logs, then build the day's Q2E memory table."""
 
     @task(retries=3, retry_delay=dt.timedelta(minutes=5))
     def check_raw_inputs(ds: str | None = None) -> dict[str, str]:
@@ -83,7 +88,28 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
-    check_raw_inputs() >> validate_inputs >> validation_gate()
+    build_q2e = SparkSubmitOperator(
+        task_id="build_q2e",
+        application=str(JOBS_DIR / "build_q2e.py"),
+        application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
+        conn_id="spark_default",
+        name="ltrr-build-q2e-{{ ds }}",
+    )
+
+    @task(retries=0)
+    def memory_gate(ds: str | None = None) -> dict:
+        """Stop the run, without retries, when the memory table failed validation."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.orchestration.checks import DayRejected, require_published_memory
+
+        try:
+            return require_published_memory(load_settings(), ds)
+        except DayRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    check_raw_inputs() >> validate_inputs >> validation_gate() >> build_q2e >> memory_gate()
 
 
 ltrr_nightly()

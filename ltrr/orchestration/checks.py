@@ -61,3 +61,34 @@ def require_accepted_day(settings: Settings, ds: str) -> dict:
         table: {k: stats.get(k) for k in ("in", "accepted", "quarantined")}
         for table, stats in report.get("tables", {}).items()
     }
+
+
+def require_published_memory(settings: Settings, ds: str) -> dict:
+    """Check that the memory job published the day's table, and fail when it was rejected.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        The row counts and next-day figures of the artifact's report.
+
+    Raises:
+        DayRejected: when the table failed its validation suite.
+        FileNotFoundError: when no artifact exists for the day.
+    """
+    from ltrr.memory.artifact import artifact_dir
+    from ltrr.memory.day import rejection_path
+
+    rejected = rejection_path(settings.data_root, ds)
+    if rejected.is_file():
+        result = json.loads(rejected.read_text())
+        failed = [
+            r.get("expectation_config", {}).get("type", "?") for r in result.get("results", []) if not r.get("success")
+        ]
+        raise DayRejected(f"memory table of {ds} failed validation: {', '.join(failed)} (see {rejected})")
+    report_path = artifact_dir(settings.data_root, ds) / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(f"no memory artifact for {ds} at {report_path.parent}; did build_q2e run?")
+    report = json.loads(report_path.read_text())
+    return {"rows": report["rows"], "previous_table_on_this_day": report.get("previous_table_on_this_day")}

@@ -72,11 +72,15 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["tasks"] == {
         "check_raw_inputs": ["validate_inputs"],
         "validate_inputs": ["validation_gate"],
-        "validation_gate": [],
+        "validation_gate": ["build_q2e"],
+        "build_q2e": ["memory_gate"],
+        "memory_gate": [],
     }
     # A data rejection is deterministic: the gate must not retry it; the Spark job may.
     assert dag_info["retries"]["validation_gate"] == 0
+    assert dag_info["retries"]["memory_gate"] == 0
     assert dag_info["retries"]["validate_inputs"] >= 1
+    assert dag_info["retries"]["build_q2e"] >= 1
 
 
 def _rows(path: Path) -> int:
@@ -108,6 +112,8 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "check_raw_inputs": "success",
         "validate_inputs": "success",
         "validation_gate": "success",
+        "build_q2e": "success",
+        "memory_gate": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
     assert report["status"] == "accepted"
@@ -132,4 +138,5 @@ def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Set
     assert not result.ok
     assert result.task_states["validate_inputs"] == "success", log[-4000:]
     assert result.task_states["validation_gate"] == "failed"
+    assert result.task_states["build_q2e"] == "upstream_failed"
     assert "threshold" in log
