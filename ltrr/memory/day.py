@@ -86,8 +86,12 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
     staging = staging_dir(final)
     staging.mkdir(parents=True)
     try:
+        # Validate what was written (read back), not the lazy plan: GX then scans a small
+        # Parquet folder instead of recomputing the aggregation per expectation.
+        write_table(table, staging)
+        written = spark.read.parquet(str(staging / "table"))
         gx_result = run_suite(
-            table.select(*[c.alias(n) for n, c in memory_columns().items()]),
+            written.select(*[c.alias(n) for n, c in memory_columns().items()]),
             suite_name="ltrr-q2e-memory",
             expectations=lambda gx: memory_expectations(gx, params.top_n),
             result_path=staging / "validation.json",
@@ -98,7 +102,6 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
             raise MemoryRejected(
                 f"memory table of {ds} failed validation: {'; '.join(gx_result.failed)} (result: {rejected})"
             )
-        write_table(table, staging)
         (staging / "examination.json").write_text(build.curve.to_json() + "\n")
 
         evaluation = None
@@ -111,7 +114,7 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
                 "searches_ds": ds,
                 **evaluate_next_day(previous_table, day_searches, truth),
             }
-        counts = table.selectExpr(
+        counts = written.selectExpr(
             "count(*) AS pairs",
             "count(DISTINCT query_key) AS queries",
             "count(DISTINCT entity_id) AS entities",

@@ -4,14 +4,21 @@ Fields and weights (``FIELD_BOOSTS``): title 3, artist 2, album 1, tags (genres,
 topics) 1, description 0.5. Text is split on non-alphanumerics, lower-cased and accent-folded
 ("Beyoncé" matches "beyonce"); words in other scripts are kept whole.
 
+English stop words are dropped.
+
 A query is the sum over its words of (a) BM25 of the word in every field, times the field's
-boost, and (b) a typo-tolerant match: a fuzzy term (Levenshtein distance 1 for words of 4-7
-letters, 2 for 8+) on title and artist. tantivy scores fuzzy matches with a constant, so (b)
-adds ``FUZZY_BOOST`` per matched field: a typo'd word still counts, an exact word counts more.
-Ties are broken by catalog order so results are deterministic.
+boost, and (b) for a word of 4+ Latin letters that occurs in no title and no artist name (a
+likely typo: "tayler"), a fuzzy match on title and artist (Levenshtein distance 1 for words
+of 4-7 letters, 2 for 8+, a transposition counting as one edit). tantivy scores fuzzy matches
+with a constant, so (b) adds ``FUZZY_BOOST`` per matched field. Ties are broken by catalog
+order so results are deterministic.
 
 The index lives in memory, or in a directory (``path``) next to ``entity_ids.txt`` and
 ``lexical.json`` so it can be shipped in a bundle and opened with :meth:`LexicalIndex.open`.
+A saved index is not byte-reproducible: tantivy names segment files by a random UUID, which
+``meta.json`` lists (the segment files' contents are identical between builds of the same
+catalog). Hash ``entity_ids.txt``, ``lexical.json`` and the catalog it was built from, or the
+segment contents regardless of names, when a reproducible content hash is needed.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import tantivy
 
@@ -40,6 +48,7 @@ def _analyzer() -> tantivy.TextAnalyzer:
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stopword("english"))
         .build()
     )
 
@@ -157,13 +166,17 @@ class LexicalIndex:
         per_term = []
         for term in dict.fromkeys(terms):
             clauses = [(should, Q.boost_query(Q.term_query(self._schema, f, term), b)) for f, b in FIELD_BOOSTS.items()]
-            if len(term) >= FUZZY_MIN_LEN and term.isascii():
+            if len(term) >= FUZZY_MIN_LEN and term.isascii() and not self._known(term):
                 distance = 2 if len(term) >= FUZZY_TWO_EDITS_LEN else 1
                 for f in FUZZY_FIELDS:
                     fuzzy = Q.fuzzy_term_query(self._schema, f, term, distance=distance, transposition_cost_one=True)
                     clauses.append((should, Q.boost_query(fuzzy, FUZZY_BOOST)))
             per_term.append((should, Q.boolean_query(clauses)))
         return Q.boolean_query(per_term)
+
+    def _known(self, term: str) -> bool:
+        """Whether a term occurs exactly in a title or artist name (then no fuzzy expansion)."""
+        return any(self._searcher.doc_freq(f, term) > 0 for f in FUZZY_FIELDS)
 
     def search_rows(self, query: str, budget: int) -> tuple[list[int], list[float]]:
         """Like :meth:`search`, returning catalog row numbers instead of ids."""
@@ -174,9 +187,10 @@ class LexicalIndex:
         hits = self._searcher.search(self._query(terms), limit=budget + 16, count=False).hits
         if not hits:
             return [], []
-        rows = self._searcher.fast_field_values(_ROW_FIELD, [addr for _, addr in hits])
-        ranked = sorted(zip(rows, (float(s) for s, _ in hits), strict=True), key=lambda rs: (-rs[1], rs[0]))[:budget]
-        return [int(r) for r, _ in ranked], [round(s, 6) for _, s in ranked]
+        rows = np.asarray(self._searcher.fast_field_values(_ROW_FIELD, [addr for _, addr in hits]), dtype=np.int64)
+        scores = np.round(np.asarray([s for s, _ in hits], dtype=np.float64), 6)
+        order = np.lexsort((rows, -scores))[:budget]
+        return rows[order].tolist(), scores[order].tolist()
 
     def search(self, query: str, budget: int) -> list[tuple[str, float]]:
         """The best ``budget`` entities for a query.

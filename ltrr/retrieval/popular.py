@@ -6,7 +6,8 @@ such as "hip hop" or "true crime" included) and a few type words ("podcast", "al
 "playlist", "songs", ...). Results are the entities that carry a matched tag (and have a matched
 type, if any), most popular first, then, to fill the budget, the most popular entities of the
 matched type, then of the whole catalog. A query that matches nothing gets the global top list.
-Scores are the catalog ``popularity`` values. It needs no trained artifact, so it serves day 0.
+Score = catalog ``popularity`` + 2 for a tag match, + 1 for a type-only match, + 0 for the
+global fill, so scores fall with rank. It needs no trained artifact, so it serves day 0.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ TYPE_WORDS: dict[str, str] = {
 }
 """Query words that name an entity type."""
 
+STAGE_BONUS = (2, 1, 0)
+"""Score bonus of tag matches, type-only matches and the global fill (score = bonus + popularity)."""
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -65,14 +69,22 @@ class PopularIndex:
         rank[self._order] = np.arange(len(entity_ids))
         self._rank = rank
         by_tag: dict[str, list[int]] = {}
+        folded: dict[str, str] = {}
         for row, row_tags in enumerate(tags):
-            for tag in dict.fromkeys(fold(t) for t in row_tags):
+            for t in row_tags:
+                if t not in folded:
+                    folded[t] = fold(t)
+            for tag in dict.fromkeys(folded[t] for t in row_tags):
                 if tag:
                     by_tag.setdefault(tag, []).append(row)
         self._by_tag = {tag: self._sorted(np.asarray(rows)) for tag, rows in by_tag.items()}
         type_arr = np.asarray(types, dtype=object)
         self._by_type = {t: self._sorted(np.flatnonzero(type_arr == t)) for t in set(types)}
-        self._type_of = type_arr
+        self._by_tag_type = {
+            (tag, t): rows[type_arr[rows] == t]
+            for tag, rows in self._by_tag.items()
+            for t in set(type_arr[rows].tolist())
+        }
         # Longest tags first, so "hip hop" wins over "hop".
         self._tag_patterns = sorted(self._by_tag, key=lambda t: (-len(t), t))
 
@@ -103,35 +115,31 @@ class PopularIndex:
         types = list(dict.fromkeys(TYPE_WORDS[w] for w in text.split() if w in TYPE_WORDS))
         return tags, types
 
+    def _top(self, lists: list[np.ndarray], budget: int) -> np.ndarray:
+        """The ``budget`` most popular distinct rows of several rank-sorted row lists."""
+        if not lists:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.unique(np.concatenate([rows[:budget] for rows in lists]))
+        return self._sorted(rows)[:budget]
+
     def search_rows(self, query: str, budget: int) -> tuple[list[int], list[float]]:
         """Like :meth:`search`, returning catalog row numbers."""
         if budget <= 0:
             return [], []
         tags, types = self.match(query)
-        picked: list[int] = []
-        seen: set[int] = set()
-
-        def take(rows: np.ndarray) -> None:
-            start = 0
-            while len(picked) < budget and start < len(rows):
-                step = 2 * (budget - len(picked)) + 8
-                for r in rows[start : start + step].tolist():
-                    if len(picked) >= budget:
-                        return
-                    if r not in seen:
-                        seen.add(r)
-                        picked.append(r)
-                start += step
-
-        if tags:
-            tagged = np.unique(np.concatenate([self._by_tag[t] for t in tags]))
-            if types:
-                tagged = tagged[np.isin(self._type_of[tagged], types)]
-            take(self._sorted(tagged))
-        for t in types:
-            take(self._by_type.get(t, np.zeros(0, np.int64)))
-        take(self._order)
-        return picked, [float(self.popularity[r]) for r in picked]
+        empty = np.zeros(0, dtype=np.int64)
+        if tags and types:
+            tagged = [self._by_tag_type.get((tag, t), empty) for tag in tags for t in types]
+        else:
+            tagged = [self._by_tag[tag] for tag in tags]
+        stages = [self._top(tagged, budget), self._top([self._by_type.get(t, empty) for t in types], budget)]
+        stages.append(self._order[:budget])
+        bonus = np.concatenate([np.full(len(rows), float(STAGE_BONUS[i])) for i, rows in enumerate(stages)])
+        allrows = np.concatenate(stages)
+        _, first = np.unique(allrows, return_index=True)
+        keep = np.sort(first)[:budget]
+        picked = allrows[keep]
+        return picked.tolist(), np.round(bonus[keep] + self.popularity[picked], 6).tolist()
 
     def search(self, query: str, budget: int) -> list[tuple[str, float]]:
         """The most popular entities for a query.
@@ -141,7 +149,7 @@ class PopularIndex:
             budget: maximum number of results.
 
         Returns:
-            (entity_id, popularity) pairs, best first.
+            (entity_id, score) pairs, best first (score = stage bonus + popularity).
         """
         rows, scores = self.search_rows(query, budget)
         return [(self.entity_ids[r], s) for r, s in zip(rows, scores, strict=True)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -21,12 +22,19 @@ import pyarrow as pa
 from ltrr.retrieval.lexical import LexicalIndex
 from ltrr.retrieval.plans import DAY0_MENU, EpsilonGreedyPolicy, Plan, day0_greedy
 from ltrr.retrieval.popular import PopularIndex
-from ltrr.serving.engine import Candidate, EngineFactory, SearchOutcome, present
+from ltrr.serving.engine import CandidateList, EngineFactory, SearchOutcome, present
 
 LEXICAL_WEIGHT = 0.8
 POPULARITY_WEIGHT = 0.2
 DAY0_VERSIONS = {"policy_version": "day0", "ranker_version": "day0", "bundle_version": "day0"}
-CACHE_SIZE = 50_000
+CACHE_SIZE = 20_000
+"""Entries of each LRU cache (retrieval results per (strategy, query); ranked lists per (plan, query))."""
+
+
+class _Retrieved(NamedTuple):
+    rows: np.ndarray
+    scores: np.ndarray
+    candidates: CandidateList
 
 
 class Day0Engine:
@@ -60,7 +68,10 @@ class Day0Engine:
             s: max((st.budget for p in policy.menu for st in p.steps if st.strategy == s), default=0)
             for s in ("lexical", "popular")
         }
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], _Retrieved] = OrderedDict()
+        self._ranked_cache: OrderedDict[tuple[str, str, int], tuple[CandidateList, list[tuple[str, float]]]] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
 
     @classmethod
@@ -78,7 +89,7 @@ class Day0Engine:
         policy = EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, exploration, version=DAY0_VERSIONS["policy_version"])
         return cls(LexicalIndex.build(catalog), PopularIndex.build(catalog), policy, randomized_share)
 
-    def _retrieve(self, strategy: str, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def _retrieve(self, strategy: str, query: str) -> _Retrieved:
         key = (strategy, query)
         hit = self._cache.get(key)
         if hit is not None:
@@ -91,45 +102,73 @@ class Day0Engine:
             rows, scores = self.popular.search_rows(query, budget)
         else:  # a strategy the day-0 engine does not have: no candidates
             rows, scores = [], []
-        out = (np.asarray(rows, dtype=np.int64), np.asarray(scores, dtype=np.float64))
+        ids = self.entity_ids
+        candidates = CandidateList(
+            [ids[r] for r in rows], [strategy] * len(rows), list(range(1, len(rows) + 1)), scores
+        )
+        out = _Retrieved(np.asarray(rows, dtype=np.int64), np.asarray(scores, dtype=np.float64), candidates)
         self._cache[key] = out
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return out
 
-    def rank(self, plan: Plan, query: str) -> tuple[list[Candidate], list[tuple[str, float]]]:
-        """Run a plan: candidates with provenance, and the union ranked by the day-0 scorer."""
-        ids = self.entity_ids
-        candidates: list[Candidate] = []
+    def rank(self, plan: Plan, query: str, k: int | None = None) -> tuple[CandidateList, list[tuple[str, float]]]:
+        """Run a plan: candidates with provenance, and the union ranked by the day-0 scorer.
+
+        Args:
+            plan: the retrieval plan.
+            query: the raw query.
+            k: keep only the top ``k`` of the ranked union (all when None).
+
+        Returns:
+            (candidates in plan order, ranked (entity_id, score) best first).
+        """
+        parts: list[CandidateList] = []
         union_rows: list[np.ndarray] = []
-        lexical_part = {}
+        lex_rows = lex_norm = None
         for step in plan.steps:
-            rows, scores = self._retrieve(step.strategy, query)
-            rows, scores = rows[: step.budget], scores[: step.budget]
-            candidates.extend(
-                Candidate(ids[r], step.strategy, rank, s)
-                for rank, (r, s) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True), start=1)
-            )
+            got = self._retrieve(step.strategy, query)
+            parts.append(got.candidates[: step.budget])
+            rows = got.rows[: step.budget]
             union_rows.append(rows)
             if step.strategy == "lexical" and len(rows):
-                lexical_part = dict(zip(rows.tolist(), (scores / scores[0]).tolist(), strict=True))
-        if not candidates:
-            return [], []
+                lex_rows, lex_norm = rows, got.scores[: step.budget] / got.scores[0]
+        candidates = CandidateList.concat(parts)
+        if not len(candidates):
+            return candidates, []
         allrows = np.concatenate(union_rows)
         _, first = np.unique(allrows, return_index=True)
         rows = allrows[np.sort(first)]
-        lex = np.fromiter((lexical_part.get(r, 0.0) for r in rows.tolist()), dtype=np.float64, count=len(rows))
+        lex = np.zeros(len(rows))
+        if lex_rows is not None:
+            order = np.argsort(lex_rows)
+            sorted_rows = lex_rows[order]
+            pos = np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)
+            found = sorted_rows[pos] == rows
+            lex[found] = lex_norm[order][pos[found]]
         score = np.round(LEXICAL_WEIGHT * lex + POPULARITY_WEIGHT * self._pop_feature[rows], 6)
-        order = np.lexsort((np.arange(len(rows)), -score))
-        ranked = [(ids[r], s) for r, s in zip(rows[order].tolist(), score[order].tolist(), strict=True)]
-        return candidates, ranked
+        order = np.lexsort((np.arange(len(rows)), -score))[:k]
+        ids = self.entity_ids
+        return candidates, [(ids[r], s) for r, s in zip(rows[order].tolist(), score[order].tolist(), strict=True)]
+
+    def _ranked(self, plan: Plan, query: str, k: int) -> tuple[CandidateList, list[tuple[str, float]]]:
+        key = (plan.plan_id, query, k)
+        hit = self._ranked_cache.get(key)
+        if hit is None:
+            hit = self.rank(plan, query, k)
+            self._ranked_cache[key] = hit
+            if len(self._ranked_cache) > self._cache_size:
+                self._ranked_cache.popitem(last=False)
+        else:
+            self._ranked_cache.move_to_end(key)
+        return hit
 
     def search(
         self, query: str, user_id: str, context: Mapping[str, str], k: int, rng: np.random.Generator
     ) -> SearchOutcome:
         """Serve one request (see ``SearchEngine.search``); draws the plan, then the order."""
         plan, propensity = self.policy.choose(query, context, rng)
-        candidates, ranked = self.rank(plan, query)
+        candidates, ranked = self._ranked(plan, query, k)
         shown, randomized = present(ranked, k, self.randomized_share, rng)
         return SearchOutcome(
             plan_id=plan.plan_id,

@@ -33,6 +33,52 @@ class Candidate(NamedTuple):
     """The strategy's own score."""
 
 
+class CandidateList(Sequence[Candidate]):
+    """Candidates stored as columns (cheap to build, slice and log); reads as ``Candidate`` items.
+
+    Args:
+        entity_ids, strategies, ranks, scores: one entry per candidate.
+    """
+
+    __slots__ = ("entity_ids", "ranks", "scores", "strategies")
+
+    def __init__(self, entity_ids: list[str], strategies: list[str], ranks: list[int], scores: list[float]) -> None:
+        if not len(entity_ids) == len(strategies) == len(ranks) == len(scores):
+            raise ValueError("candidate columns must have the same length")
+        self.entity_ids, self.strategies, self.ranks, self.scores = entity_ids, strategies, ranks, scores
+
+    def __len__(self) -> int:
+        return len(self.entity_ids)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return CandidateList(self.entity_ids[i], self.strategies[i], self.ranks[i], self.scores[i])
+        return Candidate(self.entity_ids[i], self.strategies[i], self.ranks[i], self.scores[i])
+
+    def __iter__(self):
+        return map(Candidate._make, zip(self.entity_ids, self.strategies, self.ranks, self.scores, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"CandidateList({list(self)!r})"
+
+    @classmethod
+    def concat(cls, parts: Sequence[CandidateList]) -> CandidateList:
+        """Concatenate several candidate lists (e.g. one per plan step)."""
+        ids: list[str] = []
+        strategies: list[str] = []
+        ranks: list[int] = []
+        scores: list[float] = []
+        for p in parts:
+            ids += p.entity_ids
+            strategies += p.strategies
+            ranks += p.ranks
+            scores += p.scores
+        return cls(ids, strategies, ranks, scores)
+
+
 class ShownItem(NamedTuple):
     """One result shown to the customer."""
 
@@ -51,7 +97,8 @@ class SearchOutcome:
         plan_id: id of the chosen retrieval plan.
         plan: the plan's (strategy, budget) steps.
         propensity: probability of the chosen plan under the logging policy, in (0, 1].
-        candidates: every candidate with provenance.
+        candidates: every candidate with provenance (any sequence of ``Candidate``; a
+            :class:`CandidateList` is logged faster).
         shown: the shown results, positions 1..len(shown); each is among the candidates.
         shown_randomized: whether ``shown`` is a uniformly random permutation of the top k.
         versions: ``policy_version``, ``ranker_version`` and ``bundle_version``.

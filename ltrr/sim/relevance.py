@@ -25,6 +25,8 @@ from ltrr.sim.catalog import ALBUM, ARTIST, EPISODE, PLAYLIST, PODCAST, TRACK, C
 from ltrr.sim.queries import AMBIGUOUS, BROAD, DIRECT, TOPIC, Intents
 from ltrr.sim.users import Users
 
+BATCH = 100_000
+"""Pairs scored at once."""
 BROAD_TYPE_FACTOR = np.array([1.0, 0.6, 0.8, 1.0, 0.0, 0.0])
 """Broad-query type factor, in ``ENTITY_TYPES`` order (track, artist, album, playlist, podcast, episode)."""
 
@@ -45,6 +47,12 @@ def relevance(
     Returns:
         Relevance in [0, 1] per pair.
     """
+    if len(search) > BATCH:  # bound the temporaries (a few dozen arrays per pair)
+        parts = [
+            relevance(search[i : i + BATCH], entity[i : i + BATCH], intents, user, cat, users)
+            for i in range(0, len(search), BATCH)
+        ]
+        return np.concatenate(parts)
     known = entity >= 0
     e = np.where(known, entity, 0)
     it = intents.itype[search]

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ltrr.schemas import ACTIONS, arrow_schema
-from ltrr.serving.engine import SearchOutcome
+from ltrr.serving.engine import CandidateList, SearchOutcome
 from ltrr.sim.io import list_array, table_from_columns
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -54,6 +54,18 @@ class ServedLog:
     s_score: list[float] = field(default_factory=list)
     randomized: list[bool] = field(default_factory=list)
 
+    def cand_entities(self) -> pa.Array:
+        """The candidates' entity ids as one Arrow array (built once)."""
+        if getattr(self, "_cand_arr", None) is None or len(self._cand_arr) != len(self.c_ent):
+            self._cand_arr = pa.array(self.c_ent, pa.string())
+        return self._cand_arr
+
+    def shown_entities(self) -> pa.Array:
+        """The shown entity ids as one Arrow array (built once)."""
+        if getattr(self, "_shown_arr", None) is None or len(self._shown_arr) != len(self.s_ent):
+            self._shown_arr = pa.array(self.s_ent, pa.string())
+        return self._shown_arr
+
     def add(self, o: SearchOutcome) -> None:
         """Append one outcome."""
         self.plan_ids.append(o.plan_id)
@@ -64,8 +76,14 @@ class ServedLog:
         self.propensity.append(o.propensity)
         v = o.versions
         self.versions.append((v["policy_version"], v["ranker_version"], v["bundle_version"]))
-        if o.candidates:
-            e, s, r, sc = zip(*o.candidates, strict=True)
+        cands = o.candidates
+        if isinstance(cands, CandidateList):
+            self.c_ent += cands.entity_ids
+            self.c_strategy += cands.strategies
+            self.c_rank += cands.ranks
+            self.c_score += cands.scores
+        elif cands:
+            e, s, r, sc = zip(*cands, strict=True)
             self.c_ent.extend(e)
             self.c_strategy.extend(s)
             self.c_rank.extend(r)
@@ -113,7 +131,7 @@ def searches_table(req: Requests, served: ServedLog) -> pa.Table:
     )
     shown = list_array(
         served.shown_off,
-        [_str(served.s_ent), pa.array(served.s_pos, pa.int32()), pa.array(served.s_score, pa.float64())],
+        [served.shown_entities(), pa.array(served.s_pos, pa.int32()), pa.array(served.s_score, pa.float64())],
         schema.field("shown").type,
     )
     columns = {
@@ -170,7 +188,7 @@ def engagements_table(
         "search_id": _str([sid[a] for a in s_list]),
         "ts": pa.array(ts_us, pa.int64()).cast(_TS),
         "user_id": _str([req.user_ids[a] for a in s_list]),
-        "entity_id": _str([served.s_ent[k] for k in shown.tolist()]),
+        "entity_id": served.shown_entities().take(pa.array(shown, pa.int64())),
         "position": pa.array(np.asarray(served.s_pos, dtype=np.int64)[shown] if len(shown) else [], pa.int32()),
         "action": _str([ACTIONS[a] for a in action.tolist()]),
         "amount_ms": pa.array(amount_ms, pa.int64(), mask=amount_ms < 0),
@@ -186,7 +204,7 @@ def truth_table(
     query_class: list[str],
     has_typo: np.ndarray,
     rel_off: list[int],
-    rel_entity: list[str],
+    rel_entity: pa.Array,
     rel_value: np.ndarray,
 ) -> pa.Table:
     """The ``truth`` table of a chunk (``rel_*``: flattened relevance lists with offsets)."""

@@ -241,12 +241,24 @@ DEFAULT_LANGUAGE_MIX: dict[str, float] = {
 """Language mix of every other genre (and of podcasts)."""
 
 GENRE_MOOD_AFFINITY: dict[str, tuple[str, ...]] = {
-    "lofi": ("focus", "study", "chill"), "ambient": ("sleep", "relax", "focus"), "classical": ("focus", "sleep"),
-    "metal": ("workout", "motivation"), "punk": ("party", "workout"), "electronic": ("dance", "party", "workout"),
-    "hip hop": ("workout", "party"), "pop": ("happy", "love", "dance"), "r&b": ("love", "chill"),
-    "soul": ("love", "throwback"), "blues": ("sad", "rainy day"), "country": ("road trip", "sad"),
-    "reggae": ("summer", "chill"), "latin": ("dance", "summer", "love"), "afrobeats": ("dance", "summer"),
-    "folk": ("rainy day", "chill"), "indie": ("road trip", "sad"), "jazz": ("relax", "rainy day"),
+    "lofi": ("focus", "study", "chill"),
+    "ambient": ("sleep", "relax", "focus"),
+    "classical": ("focus", "sleep"),
+    "metal": ("workout", "motivation"),
+    "punk": ("party", "workout"),
+    "electronic": ("dance", "party", "workout"),
+    "hip hop": ("workout", "party"),
+    "pop": ("happy", "love", "dance"),
+    "r&b": ("love", "chill"),
+    "soul": ("love", "throwback"),
+    "blues": ("sad", "rainy day"),
+    "country": ("road trip", "sad"),
+    "reggae": ("summer", "chill"),
+    "latin": ("dance", "summer", "love"),
+    "afrobeats": ("dance", "summer"),
+    "folk": ("rainy day", "chill"),
+    "indie": ("road trip", "sad"),
+    "jazz": ("relax", "rainy day"),
 }
 """Moods a genre's tracks lean to (added on top of the global mood weights)."""
 

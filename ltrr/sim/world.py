@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ltrr.schemas import DEVICES, ENTITY_TYPES, INTENT_TYPES, SCHEMA_VERSION
 from ltrr.serving.day0 import day0_engine_factory
@@ -129,6 +130,8 @@ def simulate(
         state.extend(daily_additions(state, n_initial, sc, seed, day))
         summary = _simulate_day(out, day, state, users, sc, seed, factory, click_model)
         summaries.append({k: summary[k] for k in ("ds", "searches", "engagements", "catalog", "truth")})
+        params = world["parameters"]
+        summary["engine"] = {k: params[k] for k in ("engine", "exploration", "randomized_share")}
         world["days"][summary["ds"]] = summary
         write_json_atomic(world_path, world)
     return {
@@ -212,7 +215,7 @@ class _DayContext:
     users: Users
     qm: QueryModel
     engine: SearchEngine
-    row_of: dict[str, int]
+    catalog_ids: pa.Array
     seed: int
     model: ClickModel
     day_us: int
@@ -243,7 +246,7 @@ def _simulate_day(
         users=users,
         qm=qm,
         engine=engine,
-        row_of={e: i for i, e in enumerate(state.ids)},
+        catalog_ids=catalog.column("entity_id").combine_chunks(),
         seed=seed,
         model=model,
         day_us=(day.toordinal() - _EPOCH_1970) * _US_PER_DAY,
@@ -273,6 +276,18 @@ def _simulate_day(
             dict(zip(("policy_version", "ranker_version", "bundle_version"), v, strict=True)) for v in sorted(versions)
         ],
     }
+
+
+def _codes(entity_ids: pa.Array, catalog_ids: pa.Array) -> np.ndarray:
+    """Catalog row of each id; unknown ids get distinct codes from ``len(catalog_ids)`` on."""
+    codes = pc.index_in(entity_ids, value_set=catalog_ids)
+    out = codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    unknown = np.flatnonzero(out < 0)
+    if len(unknown):
+        extra: dict[str, int] = {}
+        for i in unknown.tolist():
+            out[i] = len(catalog_ids) + extra.setdefault(entity_ids[i].as_py(), len(extra))
+    return out
 
 
 def _contexts(ctx: _DayContext, traffic: Traffic) -> list[dict[str, str]]:
@@ -316,19 +331,18 @@ def _simulate_chunk(ctx: _DayContext, chunk: int, size: int) -> tuple[pa.Table, 
 
     # Truth: relevance of every distinct candidate of each search. Ids the world does not know
     # (an engine bug) get codes past the catalog and relevance 0.
-    row_of = dict(ctx.row_of)
     n_known = len(ctx.state.ids)
-    cand_code = np.fromiter((row_of.setdefault(e, len(row_of)) for e in served.c_ent), np.int64, len(served.c_ent))
+    cand_code = _codes(served.cand_entities(), ctx.catalog_ids)
     cand_search = np.repeat(np.arange(n), np.diff(np.asarray(served.cand_off)))
-    _, first = np.unique(cand_search * (len(row_of) + 1) + cand_code, return_index=True)
+    _, first = np.unique(cand_search * (int(cand_code.max(initial=0)) + 1) + cand_code, return_index=True)
     first.sort()
     t_search, t_code = cand_search[first], cand_code[first]
     t_rel = relevance(t_search, np.where(t_code < n_known, t_code, -1), intents, traffic.user, ctx.cat, users)
     t_off = np.searchsorted(t_search, np.arange(n + 1)).tolist()
-    t_ent = [served.c_ent[i] for i in first.tolist()]
+    t_ent = served.cand_entities().take(pa.array(first, pa.int64()))
 
     # Behaviour on the shown lists.
-    shown_code = np.fromiter((row_of.setdefault(e, len(row_of)) for e in served.s_ent), np.int64, len(served.s_ent))
+    shown_code = _codes(served.shown_entities(), ctx.catalog_ids)
     shown_row = np.where(shown_code < n_known, shown_code, -1)
     shown_search = np.repeat(np.arange(n), np.diff(np.asarray(served.shown_off)))
     shown_pos = np.asarray(served.s_pos, dtype=np.int64)

@@ -38,43 +38,59 @@ TABLES = ("catalog", "searches", "engagements")
 """The validated tables, in processing order."""
 
 
-def _classify(spark: SparkSession, data_root: Path, table: str, ds: str, raw: DataFrame) -> DataFrame:
-    """Apply every rule of ``table`` to its conformed raw frame (lazy)."""
-    classified = rules.apply_row_rules(raw, table, ds)
+def _catalog_ids(spark: SparkSession, data_root: Path, ds: str) -> DataFrame:
+    """The entity ids of the day's (staged) clean catalog."""
+    return spark.read.parquet(str(write.staging_path(data_root, "catalog", ds))).select("entity_id")
+
+
+def _search_status(spark: SparkSession, data_root: Path, ds: str) -> DataFrame:
+    """Every search id of the day's raw searches, with whether a row of it was accepted."""
+    clean = spark.read.parquet(str(write.staging_path(data_root, "searches", ds))).select(
+        "search_id", F.lit(True).alias("_search_clean")
+    )
+    rejected = (
+        spark.read.parquet(str(partition_path(data_root, "quarantine", "searches", ds)))
+        .filter(F.col("key").isNotNull())
+        .select(F.col("key").alias("search_id"), F.lit(False).alias("_search_clean"))
+    )
+    return clean.unionByName(rejected).groupBy("search_id").agg(F.max("_search_clean").alias("_search_clean"))
+
+
+def _classify(
+    spark: SparkSession, data_root: Path, table: str, ds: str, raw: DataFrame
+) -> tuple[DataFrame, list[DataFrame]]:
+    """Apply every rule of ``table`` to its conformed raw frame (lazy).
+
+    Returns:
+        The classified frame, and the persisted intermediate frames to release once it
+        has been materialized.
+    """
+    checked = rules.apply_row_rules(raw, table, ds)
+    if table == "catalog":
+        return rules.mark_duplicates(checked, table), []
+    # The reference checks read the row verdicts twice: compute them once.
+    checked = checked.persist()
     if table == "searches":
-        catalog_ids = spark.read.parquet(str(write.staging_path(data_root, "catalog", ds))).select("entity_id")
-        classified = rules.check_search_entities(classified, catalog_ids)
-    elif table == "engagements":
-        catalog_ids = spark.read.parquet(str(write.staging_path(data_root, "catalog", ds))).select("entity_id")
-        clean = spark.read.parquet(str(write.staging_path(data_root, "searches", ds))).select(
-            "search_id", F.lit(True).alias("_search_clean")
-        )
-        rejected = (
-            spark.read.parquet(str(partition_path(data_root, "quarantine", "searches", ds)))
-            .filter(F.col("key").isNotNull())
-            .select(F.col("key").alias("search_id"), F.lit(False).alias("_search_clean"))
-        )
-        status = clean.unionByName(rejected).groupBy("search_id").agg(F.max("_search_clean").alias("_search_clean"))
-        classified = rules.check_engagement_refs(classified, status, catalog_ids)
-    return rules.mark_duplicates(classified, table)
+        referenced = rules.check_search_entities(checked, _catalog_ids(spark, data_root, ds))
+    else:
+        status = _search_status(spark, data_root, ds)
+        referenced = rules.check_engagement_refs(checked, status, _catalog_ids(spark, data_root, ds))
+    return rules.mark_duplicates(referenced, table), [checked]
 
 
 def _count_back(
-    spark: SparkSession, data_root: Path, part: RawPartition, ds: str, threshold: float, drift: list[SchemaDrift]
+    data_root: Path, part: RawPartition, ds: str, threshold: float, drift: list[SchemaDrift]
 ) -> TableReport:
     """Count what was written, independently of the computation that wrote it.
 
-    Row counts come from the Parquet footers of the written files; the per-reason counts
-    from a Spark aggregation over the quarantine partition (and must add up to the same).
+    Row counts come from the Parquet footers of the written files, per-reason counts from
+    reading the quarantine's ``reason`` column back (pyarrow, streamed): no Spark job.
     """
     table = part.table
     quarantine_dir = partition_path(data_root, "quarantine", table, ds)
     accepted = write.parquet_rows(write.staging_path(data_root, table, ds))
     quarantined = write.parquet_rows(quarantine_dir)
-    counts = [
-        (r["reason"], r["count"]) for r in spark.read.parquet(str(quarantine_dir)).groupBy("reason").count().collect()
-    ]
-    by_reason = dict(sorted(counts, key=lambda kv: (-kv[1], kv[0])))
+    by_reason = dict(sorted(write.count_values(quarantine_dir, "reason").items(), key=lambda kv: (-kv[1], kv[0])))
     if sum(by_reason.values()) != quarantined:
         raise ConservationError(
             f"{table} ds={ds}: quarantine reasons add up to {sum(by_reason.values())}, "
@@ -133,9 +149,14 @@ def validate_day(spark: SparkSession, settings: Settings, ds: str, *, run_gx: bo
         started = time.perf_counter()
         part = partitions[table]
         raw, drift = read_raw(spark, part)
-        write.write_table(_classify(spark, root, table, ds, raw), root, table, ds)
-        tables[table] = _count_back(spark, root, part, ds, threshold, drift)
-        log.info("validated %s ds=%s: %s in %.1fs", table, ds, tables[table].to_dict(), time.perf_counter() - started)
+        classified, persisted = _classify(spark, root, table, ds, raw)
+        try:
+            write.write_table(classified, root, table, ds, release=persisted)
+        finally:
+            for frame in persisted:
+                frame.unpersist()
+        tables[table] = _count_back(root, part, ds, threshold, drift)
+        log.info("validated %s ds=%s: %s in %.1fs", table, ds, tables[table].by_reason, time.perf_counter() - started)
 
     broken = [t for t in tables.values() if not t.conserved]
     if broken:

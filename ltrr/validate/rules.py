@@ -229,44 +229,35 @@ def apply_row_rules(df: DataFrame, table: str, ds: str) -> DataFrame:
 def check_search_entities(searches: DataFrame, catalog_ids: DataFrame) -> DataFrame:
     """Quarantine searches that reference an entity missing from the day's clean catalog.
 
-    Only rows still accepted are looked at. The referenced ids are reduced to the distinct
-    unknown ones first (usually none), so the per-row join touches few rows.
+    Only rows still accepted are looked at: their candidate and shown entity ids are
+    exploded, anti-joined with the catalog, and the (few) rows with a miss are joined back.
 
     Args:
-        searches: frame with ``_q`` from :func:`apply_row_rules`.
+        searches: frame with ``_q`` from :func:`apply_row_rules` (best persisted: it is
+            read twice).
         catalog_ids: one column ``entity_id``, distinct (the clean catalog of the day).
 
     Returns:
         ``searches`` with ``_q`` set to ``unknown_entity`` (column ``candidates.entity_id``
         or ``shown.entity_id``, raw value the smallest unknown id) where it applies.
     """
-    refs = (
-        searches.filter(F.col(VERDICT).isNull())
-        .select(
-            "_src",
-            "_row",
-            F.explode(
-                F.concat(
-                    F.transform(
-                        "candidates",
-                        lambda c: F.struct(
-                            F.lit("candidates.entity_id").alias("column"), c["entity_id"].alias("entity_id")
-                        ),
-                    ),
-                    F.transform(
-                        "shown",
-                        lambda s: F.struct(F.lit("shown.entity_id").alias("column"), s["entity_id"].alias("entity_id")),
-                    ),
-                )
-            ).alias("ref"),
-        )
-        .select("_src", "_row", "ref.column", "ref.entity_id")
+
+    def ref(column: str) -> Callable[[Column], Column]:
+        return lambda x: F.struct(F.lit(column).alias("column"), x["entity_id"].alias("entity_id"))
+
+    refs = searches.filter(F.col(VERDICT).isNull()).select(
+        "_src",
+        "_row",
+        F.explode(
+            F.concat(
+                F.transform("candidates", ref("candidates.entity_id")), F.transform("shown", ref("shown.entity_id"))
+            )
+        ).alias("ref"),
     )
-    unknown = refs.select("entity_id").distinct().join(catalog_ids, "entity_id", "left_anti")
     flagged = (
-        refs.join(unknown, "entity_id", "left_semi")
+        refs.join(catalog_ids, F.col("ref.entity_id") == catalog_ids["entity_id"], "left_anti")
         .groupBy("_src", "_row")
-        .agg(F.min(F.struct("column", "entity_id")).alias("_ref"))
+        .agg(F.min("ref").alias("_ref"))
     )
     out = searches.join(flagged, ["_src", "_row"], "left")
     ref_verdict = _verdict(R.UNKNOWN_ENTITY, F.col("_ref.column"), F.col("_ref.entity_id"))

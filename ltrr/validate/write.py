@@ -15,8 +15,10 @@ exactly its own partition folder: re-running a day gives the same result.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -81,7 +83,7 @@ def clean_rows(classified: DataFrame, table: str) -> DataFrame:
     return classified.filter(F.col(VERDICT).isNull()).select(*[F.col(f.name) for f in contract.fields])
 
 
-def write_table(classified: DataFrame, data_root: Path, table: str, ds: str) -> None:
+def write_table(classified: DataFrame, data_root: Path, table: str, ds: str, release: Sequence[DataFrame] = ()) -> None:
     """Write a classified table's quarantine partition and staged clean partition.
 
     The classified frame is persisted while both outputs are written, so the rules are
@@ -92,12 +94,15 @@ def write_table(classified: DataFrame, data_root: Path, table: str, ds: str) -> 
         data_root: root of the zones.
         table: the table name.
         ds: the day.
+        release: persisted inputs of ``classified`` to unpersist once it is materialized.
     """
     classified = classified.persist()
     try:
         quarantine_rows(classified, table).write.mode("overwrite").parquet(
             str(partition_path(data_root, "quarantine", table, ds))
         )
+        for frame in release:
+            frame.unpersist()
         staged = staging_path(data_root, table, ds)
         if staged.exists():
             shutil.rmtree(staged)
@@ -106,10 +111,29 @@ def write_table(classified: DataFrame, data_root: Path, table: str, ds: str) -> 
         classified.unpersist()
 
 
+def _data_files(path: Path) -> list[Path]:
+    return sorted(
+        p for p in path.iterdir() if p.is_file() and p.suffix == ".parquet" and not p.name.startswith(("_", "."))
+    )
+
+
 def parquet_rows(path: Path) -> int:
     """Rows in a written partition, from its Parquet footers (no Spark involved)."""
-    files = [p for p in path.iterdir() if p.is_file() and p.suffix == ".parquet" and not p.name.startswith(("_", "."))]
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in _data_files(path))
+
+
+def count_values(path: Path, column: str) -> dict[str, int]:
+    """Occurrences of each value of a string column of a written partition.
+
+    Streams the column batch by batch with pyarrow, so driver memory stays bounded by
+    the number of distinct values, not the number of rows.
+    """
+    counts: dict[str, int] = {}
+    for file in _data_files(path):
+        for batch in pq.ParquetFile(file).iter_batches(columns=[column], batch_size=65_536):
+            for item in pc.value_counts(batch.column(0)).to_pylist():
+                counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
+    return counts
 
 
 def publish(data_root: Path, table: str, ds: str) -> Path:

@@ -189,3 +189,53 @@ def test_entities_with_evidence_get_no_predictions(memory) -> None:
     _, rows = memory
     # e1 has 3 impressions >= the threshold of 1: its title keys are not predicted.
     assert ("love song alpha", "e1") not in rows
+
+
+def test_observed_evidence_replaces_the_prediction(spark) -> None:
+    """Day D+1: one search "spearfishing" shows e3 first and it is played.
+
+    Window D-1..D+1, ages counted from D+1 (decay 1, 0.5, 0.25 for D+1, D, D-1).
+    e3 now has 1 impression >= the threshold of 1: no prediction; the prior is the global rate.
+      love songs/e1: positives 0; debiased decayed s1 1*0.5 + s2 1*0.25 + s3 0.5*0.5 = 1.0
+      love songs/e2: positives s1 0.5 + s3 0.5 = 1.0; debiased 0.25 + 0.125 + 0.5 = 0.875 -> trials 1.0
+      spearfishing/e3: positives 1, debiased 1, trials 1
+    global rate = (0 + 1 + 1) / (1 + 1 + 1) = 2/3
+    score(e3) = (1 + 2 * 2/3) / (1 + 2) = 7/9, above its predicted 0.25 of day D.
+    """
+    d2 = "2026-01-11"
+    searches = [
+        _search("s1", D, "Love Songs", ["e1", "e2"]),
+        _search("s2", D1, "love songs!", ["e1", "e2"]),
+        _search("s3", D, "love  songs", ["e2", "e1"]),
+        _search("s4", d2, "Spearfishing", ["e3"]),
+    ]
+    engagements = [
+        _eng("g1", "s1", D, "e2", 2, "play"),
+        _eng("g2", "s2", D1, "e1", 1, "click"),
+        _eng("g3", "s2", D1, "e1", 1, "skip"),
+        _eng("g4", "s3", D, "e2", 1, "click"),
+        _eng("g5", "s4", d2, "e3", 1, "play"),
+    ]
+    catalog = [
+        _entity("e1", "Love Song Alpha", "Ann", "2026-01-01"),
+        _entity("e2", "Love Song Beta", "Bob", "2026-01-01"),
+        _entity("e3", "Spearfishing", "Kai Moana", D),
+    ]
+    params = Q2EParams(
+        window_days=3, half_life_days=1.0, prior_strength=2.0, cold_max_impressions=1, min_top_clicks=1000
+    )
+    build = build_memory(
+        spark,
+        params,
+        d2,
+        _frame(spark, SEARCHES, searches, [D, D1, D, d2]),
+        _frame(spark, ENGAGEMENTS, engagements, [D, D1, D1, D, d2]),
+        _frame(spark, CATALOG, catalog),
+        previous_curve=ExaminationCurve(probabilities=(1.0, 0.5)),
+    )
+    rows = {(r["query_key"], r["entity_id"]): r.asDict() for r in build.table.collect()}
+    assert build.global_rate == pytest.approx(2 / 3)
+    e3 = rows[("spearfishing", "e3")]
+    assert e3["predicted_kind"] is None
+    assert e3["score"] == pytest.approx(7 / 9)
+    assert ("spearfishng", "e3") not in rows  # no more typo predictions once the entity has evidence

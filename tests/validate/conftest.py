@@ -3,7 +3,8 @@
 The valid day (``D = 2026-01-07``), every value derivable by hand:
 
 - catalog: 20 entities ``e00``..``e19`` (types cycle through ``ENTITY_TYPES``);
-- searches: 30 searches ``s00``..``s29`` at ``D 00:30 + i * 40 min``; each has 4
+- searches: 30 searches ``s00``..``s29`` at ``search_ts(i)`` = ``D 00:30 + i * 46 min``
+  (23 h spread over the searches); each has 4
   candidates ``e{(i+k) % 20}`` (k = 0..3, rank k+1) and shows the first 3 at positions 1..3;
 - engagements: 40 engagements ``g00``..``g39``; ``g{j}`` belongs to search ``s{j % 30}``,
   one minute after it, on its shown entity at position ``j % 3 + 1``.
@@ -34,6 +35,11 @@ DAY_START = dt.datetime(2026, 1, 7, tzinfo=dt.UTC)
 Rows = list[dict[str, Any]]
 
 
+def search_ts(i: int, n_searches: int = 30) -> dt.datetime:
+    """When search ``i`` of a day with ``n_searches`` searches happens (all within 00:30-23:30)."""
+    return DAY_START + dt.timedelta(minutes=30) + i * dt.timedelta(hours=23) / n_searches
+
+
 def valid_day(n_entities: int = 20, n_searches: int = 30, n_engagements: int = 40) -> dict[str, Rows]:
     """The rows of a valid day (see the module docstring)."""
     catalog = [
@@ -61,7 +67,7 @@ def valid_day(n_entities: int = 20, n_searches: int = 30, n_engagements: int = 4
         searches.append(
             {
                 "search_id": f"s{i:02d}",
-                "ts": DAY_START + dt.timedelta(minutes=30 + 40 * i),
+                "ts": search_ts(i, n_searches),
                 "user_id": f"u{i % 5}",
                 "session_id": f"sess{i % 7}",
                 "query": f"query {i}",
@@ -130,6 +136,13 @@ def read_zone(data_root: Path, zone: str, table: str, ds: str = DS) -> pa.Table:
     path = partition_path(data_root, zone, table, ds)
     files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(("_", ".")))
     return pa.concat_tables([pq.read_table(f) for f in files]) if files else pa.table({})
+
+
+def count_rows(data_root: Path, zone: str, table: str, ds: str = DS) -> int:
+    """Rows in a partition, from the Parquet footers (files may have different schemas)."""
+    path = partition_path(data_root, zone, table, ds)
+    files = [p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(("_", "."))]
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def load_report(data_root: Path, ds: str = DS) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import DAY_START, DS, load_report, read_zone, valid_day, write_raw
+from conftest import DAY_START, DS, count_rows, load_report, read_zone, valid_day, write_raw
 
 from ltrr import schemas
 from ltrr.faults import writable_schema
@@ -152,9 +152,9 @@ def test_reason_counts_match_hand_count(validated, table):
 def test_counts_are_conserved(validated, table):
     data_root, _ = validated
     rows_in, accepted = EXPECTED_ROWS[table]
-    raw = read_zone(data_root, "raw", table).num_rows
-    clean = read_zone(data_root, "clean", table).num_rows
-    quarantined = read_zone(data_root, "quarantine", table).num_rows
+    raw = count_rows(data_root, "raw", table)
+    clean = count_rows(data_root, "clean", table)
+    quarantined = count_rows(data_root, "quarantine", table)
     assert (raw, clean, quarantined) == (rows_in, accepted, rows_in - accepted)
     entry = load_report(data_root)["tables"][table]
     assert (entry["in"], entry["accepted"], entry["quarantined"]) == (rows_in, accepted, rows_in - accepted)
@@ -216,8 +216,8 @@ def test_duplicates_keep_the_earliest_row(validated):
     kept = {r["search_id"]: r for r in clean if r["search_id"] in ("s12", "s13")}
     assert len([r for r in clean if r["search_id"] in ("s12", "s13")]) == 2
     # s12: the original (earlier ts) stays; s13: the appended copy had the earlier ts
-    assert kept["s12"]["ts"] == DAY_START + dt.timedelta(minutes=30 + 40 * 12)
-    assert kept["s13"]["ts"] == DAY_START + dt.timedelta(minutes=30 + 40 * 13) - SECOND
+    assert kept["s12"]["ts"] == DAY_START + dt.timedelta(minutes=30 + 46 * 12)
+    assert kept["s13"]["ts"] == DAY_START + dt.timedelta(minutes=30 + 46 * 13) - SECOND
     dups = {r["key"]: r["row_index"] for r in quarantine_rows(data_root, "searches") if r["reason"] == "duplicate_id"}
     assert dups == {"s12": 30, "s13": 13}
     catalog_dup = [r for r in quarantine_rows(data_root, "catalog") if r["reason"] == "duplicate_id"]
