@@ -1,86 +1,64 @@
 """Spark job: validate one day of raw logs (catalog, searches, engagements).
 
 Rows that break a rule go to ``<data_root>/quarantine/<table>/ds=D/`` with a reason,
-accepted rows to ``<data_root>/clean/<table>/ds=D/`` (only when the day passes), and the
-day's ``report.json`` plus GX results to ``<data_root>/validation/ds=D/``. See
-``docs/validation.md``.
+accepted rows to ``<data_root>/clean/<table>/ds=D/`` (only when the day is accepted), and
+the day's ``report.json`` plus GX results to ``<data_root>/validation/ds=D/``. See
+docs/validation.md.
 
-Run it by hand from the repository root, with the venv's ``spark-submit`` on PATH and
-``ltrr`` importable (``pip install -e .``, or prefix ``PYTHONPATH=.``); settings come
-from ``LTRR_*`` environment variables::
+Run by hand (settings come from ``LTRR_*`` environment variables)::
 
-    LTRR_DATA_ROOT=data spark-submit --master 'local[*]' jobs/validate_inputs.py --ds 2026-01-07
+    LTRR_DATA_ROOT=$PWD/data PYSPARK_PYTHON=$PWD/.venv/bin/python \\
+        .venv/bin/spark-submit --master 'local[*]' jobs/validate_inputs.py --ds 2026-01-07
 
-``python jobs/validate_inputs.py --ds 2026-01-07`` works too (the driver then runs in
-this process and the master is ``LTRR_SPARK_MASTER``; under spark-submit its
-``--master`` wins). On a cluster, ship the library with ``--py-files ltrr.zip``.
+(``ltrr`` must be importable: installed with ``pip install -e .``, or ``PYTHONPATH=$PWD``;
+on a cluster ship it with ``--py-files``). ``python jobs/validate_inputs.py --ds ...``
+works too; the master is then ``LTRR_SPARK_MASTER``.
 
-Prints one JSON line (status and per-table counts) on stdout. Exit codes: 0 the day
-passed; 1 the day was rejected (the reason is printed on stderr) or the job failed;
-2 bad arguments or settings; 3 a raw partition of the day is missing.
+Prints one JSON line (job, ds, status, per-table counts, problems, report path).
+Exit codes: 0 the day was accepted; 3 the day was rejected, the reason on stderr
+(``--exit-zero-on-reject`` makes it 0, so the DAG's ``validation_gate`` fails the run
+without retries: retrying cannot change the data); 4 a raw partition of the day is missing
+(checked before Spark starts); 2 bad arguments; anything else is a crash.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 
-EXIT_PASSED = 0
-EXIT_REJECTED = 1
+from jobkit import day_arguments, settings_from_env, spark_session
+
+EXIT_ACCEPTED = 0
 EXIT_USAGE = 2
-EXIT_MISSING_INPUT = 3
-
-
-def launched_by_spark_submit() -> bool:
-    """Whether spark-submit started this process (it passes its JVM gateway in the env)."""
-    return "PYSPARK_GATEWAY_PORT" in os.environ
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line (``--ds`` is required)."""
-    parser = argparse.ArgumentParser(prog="validate_inputs", description=__doc__.splitlines()[0])
-    parser.add_argument("--ds", required=True, help="the day to validate, YYYY-MM-DD")
-    return parser.parse_args(argv)
+EXIT_REJECTED = 3
+EXIT_MISSING_INPUT = 4
 
 
 def main(argv: list[str] | None = None) -> int:
     """Validate the day given on the command line; return the process exit code."""
-    args = parse_args(argv)
-    from ltrr.config import ConfigError, load_settings
-    from ltrr.zones import parse_ds
+    args = day_arguments(
+        "Validate one day of raw logs: quarantine bad rows, publish clean partitions.",
+        argv,
+        **{"--exit-zero-on-reject": {"action": "store_true", "help": "exit 0 when validation rejects the day"}},
+    )
+    settings = settings_from_env()
+    from ltrr.validate import TABLES, MissingPartitionError, validate_day
+    from ltrr.validate.read import inspect_partition
 
-    try:
-        parse_ds(args.ds)
-        settings = load_settings()
-    except (ConfigError, ValueError) as exc:
-        print(f"validate_inputs: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-    from pyspark.sql import SparkSession
-
-    from ltrr.spark_conf import session_conf
-    from ltrr.validate import MissingPartitionError, validate_day
-
-    builder = SparkSession.builder.appName(f"ltrr-validate-inputs-{args.ds}")
-    if not launched_by_spark_submit():
-        builder = builder.master(settings.spark_master)  # under spark-submit, its --master wins
-    for key, value in session_conf(settings).items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    try:
-        report = validate_day(spark, settings, args.ds)
+    try:  # fail fast, before paying for a Spark session
+        for table in TABLES:
+            inspect_partition(settings.data_root, table, args.ds)
     except MissingPartitionError as exc:
         print(f"validate_inputs: {exc}", file=sys.stderr)
         return EXIT_MISSING_INPUT
-    finally:
-        spark.stop()
-    print(json.dumps(report.summary(), sort_keys=True), flush=True)
+
+    with spark_session(f"ltrr-validate-inputs-{args.ds}", settings) as spark:
+        report = validate_day(spark, settings, args.ds)
+    print(json.dumps({"job": "validate_inputs", **report.summary()}, sort_keys=True), flush=True)
     if not report.passed:
         print(f"validate_inputs: {report.message}", file=sys.stderr)
-        return EXIT_REJECTED
-    return EXIT_PASSED
+        return EXIT_ACCEPTED if args.exit_zero_on_reject else EXIT_REJECTED
+    return EXIT_ACCEPTED
 
 
 if __name__ == "__main__":

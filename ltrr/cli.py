@@ -113,15 +113,31 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             randomized_share=settings.sim_randomized_share,
         )
         days = raw_days(settings.data_root)
-    ds = args.ds.isoformat() if args.ds else days[-1]
-    print(f"running DAG ltrr_nightly for {ds} (Airflow home {settings.airflow_home})")
-    result = run_dag_locally(settings, ds, quiet=args.quiet)
+    # Without --ds: catch up on every simulated day the pipeline has not finished (the memory
+    # window needs the earlier days' clean logs), then run the last day (again: idempotent).
+    catch_up = [d for d in days[:-1] if not _day_done(settings, d)] + [days[-1]]
+    todo = [args.ds.isoformat()] if args.ds else catch_up
+    results = []
+    for ds in todo:
+        print(f"running DAG ltrr_nightly for {ds} (Airflow home {settings.airflow_home})", flush=True)
+        result = run_dag_locally(settings, ds, quiet=args.quiet)
+        results.append(result)
+        print(f"DAG ltrr_nightly {ds}: {result.state}", flush=True)
+        if not result.ok:
+            break
     print()
-    print(f"DAG ltrr_nightly {ds}: {result.state}")
-    for task_id, state in result.task_states.items():
-        print(f"  {task_id:<20} {state}")
-    print(format_day_summary(day_summary(settings, ds)))
-    return 0 if result.ok else 1
+    for result in results:
+        print(f"DAG ltrr_nightly {result.ds}: {result.state}")
+        for task_id, state in result.task_states.items():
+            print(f"  {task_id:<20} {state}")
+    print(format_day_summary(day_summary(settings, results[-1].ds)))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _day_done(settings: Settings, ds: str) -> bool:
+    from ltrr.zones import artifact_dir
+
+    return (artifact_dir(settings.data_root, ds) / "report.json").is_file()
 
 
 def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:

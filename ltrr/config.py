@@ -69,13 +69,18 @@ class Settings(BaseSettings):
 
     # --- Q2E memory -------------------------------------------------------------------------
     q2e_window_days: int = Field(30, ge=1, description="Look-back window of the memory job, in days ending at ds.")
-    q2e_half_life_days: float = Field(7.0, gt=0, description="Half-life of the exponential time decay of memory counts.")
+    q2e_half_life_days: float = Field(
+        7.0, gt=0, description="Half-life of the exponential time decay of memory counts."
+    )
     q2e_top_n: int = Field(50, ge=1, description="Entities kept per query in the memory table.")
     q2e_prior_strength: float = Field(
         5.0, gt=0, description="Pseudo-trials of the Beta prior that smooths memory scores."
     )
     q2e_cold_max_impressions: int = Field(
         20, ge=0, description="Entities with fewer window impressions get predicted (cold-start) pairs."
+    )
+    q2e_new_days: int = Field(
+        7, ge=1, description="Entities added within this many days get typo and prefix keys predicted."
     )
     examination_min_top_clicks: int = Field(
         30, ge=1, description="Fewest position-1 clicks on randomized searches needed to estimate examination."

@@ -2,7 +2,8 @@
 
 Zones: ``raw`` (what serving wrote), ``clean`` (rows that passed validation), ``quarantine``
 (rejected rows, each with a reason), ``validation`` (per-day reports and GX results), and
-``sim`` (the simulator's ground truth and world description). Every task reads and writes
+``sim`` (the simulator's ground truth and world description), ``artifacts`` (what the jobs
+build from the clean logs, e.g. ``artifacts/q2e/ds=D/``). Every task reads and writes
 one ``ds`` partition, so any day can be retried or backfilled on its own.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-ZONES = ("raw", "clean", "quarantine", "validation", "sim")
+ZONES = ("raw", "clean", "quarantine", "validation", "sim", "artifacts")
 
 
 def parse_ds(ds: str) -> dt.date:
@@ -47,3 +48,9 @@ def raw_days(data_root: Path, table: str = "searches") -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name[3:] for p in root.iterdir() if p.name.startswith("ds=") and p.is_dir())
+
+
+def artifact_dir(data_root: Path, ds: str, name: str = "q2e") -> Path:
+    """Where the day's artifact ``name`` (e.g. the Q2E memory table) lives."""
+    parse_ds(ds)
+    return Path(data_root) / "artifacts" / name / f"ds={ds}"

@@ -22,15 +22,11 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ltrr.zones import parse_ds
+from ltrr.zones import artifact_dir
+
+__all__ = ["SERVING_COLUMNS", "artifact_dir", "publish", "serving_form", "staging_dir", "write_json", "write_table"]
 
 SERVING_COLUMNS = ("query_key", "entity_ids", "scores")
-
-
-def artifact_dir(data_root: Path, ds: str, name: str = "q2e") -> Path:
-    """Where the day's artifact ``name`` lives."""
-    parse_ds(ds)
-    return Path(data_root) / "artifacts" / name / f"ds={ds}"
 
 
 def serving_form(table: DataFrame) -> DataFrame:

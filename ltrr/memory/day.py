@@ -17,7 +17,7 @@ from ltrr.memory.evaluate import evaluate_next_day
 from ltrr.memory.q2e import Q2EParams, build_memory, read_clean_window, window
 from ltrr.schemas import CATALOG, SEARCHES, TRUTH
 from ltrr.validate.gx_runner import run_suite
-from ltrr.zones import partition_path
+from ltrr.zones import partition_path, validation_dir
 
 
 class MemoryRejected(RuntimeError):
@@ -26,7 +26,7 @@ class MemoryRejected(RuntimeError):
 
 def rejection_path(data_root: Path, ds: str) -> Path:
     """Where a rejected build leaves its failed validation result (read by the DAG's gate)."""
-    return Path(data_root) / "validation" / f"ds={ds}" / "q2e_rejected.json"
+    return validation_dir(data_root, ds) / "q2e_rejected.json"
 
 
 def _previous_artifact(data_root: Path, ds: str, lookback: int) -> Path | None:

@@ -50,22 +50,28 @@ def entity_keys(catalog: DataFrame) -> DataFrame:
         catalog: the catalog snapshot (contract schema).
 
     Returns:
-        Distinct rows ``entity_id, kind, query_key``.
+        Distinct rows ``entity_id, added_ds, kind, query_key``.
     """
-    title = catalog.select("entity_id", F.lit("title").alias("kind"), F.col("title").alias("text"))
+    title = catalog.select("entity_id", "added_ds", F.lit("title").alias("kind"), F.col("title").alias("text"))
     others = catalog.where(F.col("artist").isNotNull() & (F.col("entity_type") != "artist"))
-    artist = others.select("entity_id", F.lit("artist").alias("kind"), F.col("artist").alias("text"))
+    artist = others.select("entity_id", "added_ds", F.lit("artist").alias("kind"), F.col("artist").alias("text"))
     title_artist = others.select(
-        "entity_id", F.lit("title_artist").alias("kind"), F.concat_ws(" ", "title", "artist").alias("text")
+        "entity_id",
+        "added_ds",
+        F.lit("title_artist").alias("kind"),
+        F.concat_ws(" ", "title", "artist").alias("text"),
     )
     artist_title = others.select(
-        "entity_id", F.lit("artist_title").alias("kind"), F.concat_ws(" ", "artist", "title").alias("text")
+        "entity_id",
+        "added_ds",
+        F.lit("artist_title").alias("kind"),
+        F.concat_ws(" ", "artist", "title").alias("text"),
     )
     texts = title.unionByName(artist).unionByName(title_artist).unionByName(artist_title)
     distinct_texts = texts.select("text").distinct().withColumn("query_key", _normalize_column("text"))
     return (
         texts.join(distinct_texts, "text")
-        .select("entity_id", "kind", "query_key")
+        .select("entity_id", "added_ds", "kind", "query_key")
         .where(F.col("query_key") != "")
         .distinct()
     )

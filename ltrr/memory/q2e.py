@@ -43,6 +43,7 @@ class Q2EParams:
     top_n: int = 50
     prior_strength: float = 5.0
     cold_max_impressions: int = 20
+    new_days: int = 7
     max_position: int = 10
     min_top_clicks: int = 30
     min_prefix: int = 4
@@ -58,6 +59,7 @@ class Q2EParams:
             top_n=settings.q2e_top_n,
             prior_strength=settings.q2e_prior_strength,
             cold_max_impressions=settings.q2e_cold_max_impressions,
+            new_days=settings.q2e_new_days,
             min_top_clicks=settings.examination_min_top_clicks,
         )
 
@@ -179,6 +181,8 @@ def build_memory(
     predicted = spark.sql(
         load_sql(
             "q2e/predicted_pairs",
+            ds=ds,
+            new_days=params.new_days,
             cold_max_impressions=params.cold_max_impressions,
             min_prefix=params.min_prefix,
             min_typo_length=params.min_typo_length,

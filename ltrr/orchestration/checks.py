@@ -6,7 +6,7 @@ import json
 
 from ltrr.config import Settings
 from ltrr.schemas import LOG_TABLES
-from ltrr.zones import partition_path, validation_dir
+from ltrr.zones import artifact_dir, partition_path, validation_dir
 
 
 class MissingInput(FileNotFoundError):
@@ -77,10 +77,7 @@ def require_published_memory(settings: Settings, ds: str) -> dict:
         DayRejected: when the table failed its validation suite.
         FileNotFoundError: when no artifact exists for the day.
     """
-    from ltrr.memory.artifact import artifact_dir
-    from ltrr.memory.day import rejection_path
-
-    rejected = rejection_path(settings.data_root, ds)
+    rejected = validation_dir(settings.data_root, ds) / "q2e_rejected.json"
     if rejected.is_file():
         result = json.loads(rejected.read_text())
         failed = [

@@ -8,7 +8,7 @@ from typing import Any
 
 from ltrr.config import Settings
 from ltrr.schemas import LOG_TABLES
-from ltrr.zones import partition_path, validation_dir
+from ltrr.zones import artifact_dir, partition_path, validation_dir
 
 
 def validated_days(settings: Settings) -> list[str]:
@@ -38,8 +38,11 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         stats["clean"] = str(partition_path(settings.data_root, "clean", table, ds))
         stats["quarantine"] = str(partition_path(settings.data_root, "quarantine", table, ds))
         tables[table] = stats
+    memory_report = artifact_dir(settings.data_root, ds) / "report.json"
     return {
         "ds": ds,
+        "memory": json.loads(memory_report.read_text()) if memory_report.is_file() else None,
+        "memory_dir": str(memory_report.parent),
         "status": report.get("status", "missing"),
         "message": report.get("message", ""),
         "tables": tables,
@@ -60,9 +63,26 @@ def format_day_summary(summary: dict[str, Any]) -> str:
             f"  {table:<12} {stats.get('in', '-'):>10} {stats.get('accepted', '-'):>10} "
             f"{stats.get('quarantined', '-'):>12}  {top}"
         )
+    memory = summary.get("memory")
+    if memory:
+        rows = memory["rows"]
+        lines.append(
+            f"  memory table: {rows['pairs']:,} pairs, {rows['queries']:,} queries, {rows['entities']:,} entities "
+            f"(examination curve: {memory['examination']['method']})"
+        )
+        evaluation = memory.get("previous_table_on_this_day")
+        if evaluation:
+            line = f"  table of {evaluation['table_ds']} on this day: coverage {evaluation['coverage']['rate']:.1%}"
+            recall = evaluation.get("recall")
+            if recall:
+                by_class = ", ".join(f"{k} {v['rate']:.1%}" for k, v in recall["by_query_class"].items())
+                line += f"; intended entity in top-N: {recall['overall']['rate']:.1%} ({by_class})"
+            lines.append(line)
     lines.append("  outputs:")
     for stats in summary["tables"].values():
         lines.append(f"    clean      {stats['clean']}")
         lines.append(f"    quarantine {stats['quarantine']}")
     lines.append(f"    report     {summary['report']}")
+    if summary.get("memory"):
+        lines.append(f"    memory     {summary['memory_dir']}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ zone; a day whose rejected share exceeds ``Settings.max_rejected_share`` (or who
 data fails GX) is rejected. See ``docs/validation.md``.
 
 Public API: :func:`validate_day`, :class:`ValidationReport`, :class:`TableReport`,
-:func:`require_passed`, :func:`read_report`, the errors, and the reason codes in
+:func:`read_report`, the errors, and the reason codes in
 :mod:`ltrr.validate.reasons`. Importing this package does not import Great Expectations.
 """
 
@@ -18,7 +18,6 @@ from ltrr.validate.report import (
     TableReport,
     ValidationReport,
     read_report,
-    require_passed,
 )
 
 __all__ = [
@@ -29,6 +28,5 @@ __all__ = [
     "TableReport",
     "ValidationReport",
     "read_report",
-    "require_passed",
     "validate_day",
 ]

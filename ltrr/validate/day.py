@@ -18,11 +18,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ltrr.config import Settings
+from ltrr.schemas import LOG_TABLES
 from ltrr.validate import rules, write
 from ltrr.validate.gx_suites import validate_clean_tables
 from ltrr.validate.read import RawPartition, SchemaDrift, inspect_partition, read_raw
 from ltrr.validate.report import (
-    PASSED,
+    ACCEPTED,
     REJECTED,
     REPORT_FILE,
     ConservationError,
@@ -38,18 +39,22 @@ TABLES = ("catalog", "searches", "engagements")
 """The validated tables, in processing order."""
 
 
+def _read_staged(spark: SparkSession, data_root: Path, table: str, ds: str) -> DataFrame:
+    """A staged clean partition, read with the contract schema (no inference job)."""
+    return spark.read.schema(LOG_TABLES[table]).parquet(str(write.staging_path(data_root, table, ds)))
+
+
 def _catalog_ids(spark: SparkSession, data_root: Path, ds: str) -> DataFrame:
     """The entity ids of the day's (staged) clean catalog."""
-    return spark.read.parquet(str(write.staging_path(data_root, "catalog", ds))).select("entity_id")
+    return _read_staged(spark, data_root, "catalog", ds).select("entity_id")
 
 
 def _search_status(spark: SparkSession, data_root: Path, ds: str) -> DataFrame:
     """Every search id of the day's raw searches, with whether a row of it was accepted."""
-    clean = spark.read.parquet(str(write.staging_path(data_root, "searches", ds))).select(
-        "search_id", F.lit(True).alias("_search_clean")
-    )
+    clean = _read_staged(spark, data_root, "searches", ds).select("search_id", F.lit(True).alias("_search_clean"))
     rejected = (
-        spark.read.parquet(str(partition_path(data_root, "quarantine", "searches", ds)))
+        spark.read.schema(write.QUARANTINE_SCHEMA)
+        .parquet(str(partition_path(data_root, "quarantine", "searches", ds)))
         .filter(F.col("key").isNotNull())
         .select(F.col("key").alias("search_id"), F.lit(False).alias("_search_clean"))
     )
@@ -170,15 +175,15 @@ def validate_day(spark: SparkSession, settings: Settings, ds: str, *, run_gx: bo
     problems = [t.threshold_message() for t in tables.values() if t.over_threshold]
     gx_ran = False
     if run_gx and not problems:
-        frames = {t: spark.read.parquet(str(write.staging_path(root, t, ds))) for t in TABLES}
+        frames = {t: _read_staged(spark, root, t, ds) for t in TABLES}
         for table, outcome in validate_clean_tables(frames, ds, out_dir).items():
             tables[table] = dataclasses.replace(tables[table], gx=outcome)
             problems += [f"{table}: GX {failure}" for failure in outcome.failed]
         gx_ran = True
 
-    status = REJECTED if problems else PASSED
+    status = REJECTED if problems else ACCEPTED
     for table in TABLES:
-        if status == PASSED:
+        if status == ACCEPTED:
             write.publish(root, table, ds)
         else:
             write.discard(root, table, ds)

@@ -6,15 +6,15 @@ place data-quality expectations that are not row rules live (row count > 0). A f
 expectation fails the day.
 
 Spark validation costs seconds per suite, mostly per-metric job overhead, so each table
-gets exactly one suite, GX is handed only the few columns it needs (derived ones such as
-``min_shown_position`` computed with Spark first), the frame is cached while GX runs, and results
-use the ``BASIC`` format (counts and a few unexpected values, no full lists).
+gets exactly one suite, run through the shared ``ltrr.validate.gx_runner.run_suite`` (one
+ephemeral context for the day, frame cached while GX runs, ``BASIC`` results), and GX is
+handed only the few columns it needs (derived ones such as ``min_shown_position`` computed
+with Spark first).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,35 +22,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ltrr import schemas
-
-
-@dataclass(frozen=True)
-class GxResult:
-    """Outcome of one table's suite.
-
-    Attributes:
-        table: the table validated.
-        success: whether every expectation passed.
-        evaluated: number of expectations evaluated.
-        failed: one line per failed expectation, e.g.
-            ``expect_column_values_to_be_unique(engagement_id): 3 unexpected``.
-        result_file: the GX result JSON, relative to the day's validation folder.
-    """
-
-    table: str
-    success: bool
-    evaluated: int
-    failed: tuple[str, ...]
-    result_file: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "success": self.success,
-            "evaluated": self.evaluated,
-            "failed": list(self.failed),
-            "result_file": self.result_file,
-        }
+from ltrr.validate.gx_runner import GxResult, new_context, run_suite
 
 
 def gx_columns(table: str, ds: str) -> dict[str, Column]:
@@ -79,16 +51,16 @@ def gx_columns(table: str, ds: str) -> dict[str, Column]:
     raise ValueError(f"no GX suite for table {table!r}")
 
 
-def build_suite(gx: Any, table: str, ds: str) -> Any:
-    """The expectation suite of a clean table (``gx`` is the imported module).
+def table_expectations(gx: Any, table: str, ds: str) -> list[Any]:
+    """The expectations of a clean table's suite, over the columns of :func:`gx_columns`.
 
     Args:
-        gx: the ``great_expectations`` module (imported lazily by the caller).
+        gx: the ``great_expectations`` module (imported lazily by ``run_suite``).
         table: one of ``ltrr.schemas.LOG_TABLES``.
         ds: the day (every ``ts`` must fall on it).
 
     Returns:
-        An unsaved ``ExpectationSuite`` named ``ltrr-clean-<table>``.
+        The expectation objects.
     """
     E = gx.expectations
     key = schemas.PRIMARY_KEYS[table]
@@ -117,38 +89,7 @@ def build_suite(gx: Any, table: str, ds: str) -> Any:
             E.ExpectColumnValuesToBeBetween(column="position", min_value=1),
             E.ExpectColumnValuesToBeBetween(column="amount_ms", min_value=0),
         ]
-    suite = gx.ExpectationSuite(name=f"ltrr-clean-{table}")
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    return suite
-
-
-def _describe_failure(result: Any) -> str:
-    config = result.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-    target = kwargs.pop("column", None)
-    label = f"{config.type}({target})" if target else config.type
-    details = result.result or {}
-    if "unexpected_count" in details:
-        return f"{label}: {details['unexpected_count']} unexpected"
-    if "observed_value" in details:
-        return f"{label}: observed {details['observed_value']}"
-    return label
-
-
-def _new_context(gx: Any) -> Any:
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
+    return expectations
 
 
 def validate_clean_tables(frames: dict[str, DataFrame], ds: str, out_dir: Path) -> dict[str, GxResult]:
@@ -161,29 +102,20 @@ def validate_clean_tables(frames: dict[str, DataFrame], ds: str, out_dir: Path) 
         out_dir: the day's validation folder; results go to ``gx/<table>.json``.
 
     Returns:
-        Table name -> outcome.
+        Table name -> outcome (``result_file`` relative to ``out_dir``).
     """
     import great_expectations as gx
 
-    context = _new_context(gx)
-    source = context.data_sources.add_spark(name="ltrr_clean")
-    gx_dir = out_dir / "gx"
-    gx_dir.mkdir(parents=True, exist_ok=True)
+    context = new_context(gx)  # one context for the day's suites
     outcomes: dict[str, GxResult] = {}
     for table, frame in frames.items():
-        columns = gx_columns(table, ds)
-        slim = frame.select(*[c.alias(n) for n, c in columns.items()]).cache()
-        try:
-            batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("whole_day")
-            suite = context.suites.add(build_suite(gx, table, ds))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"ltrr-clean-{table}-{ds}", data=batch, suite=suite)
-            )
-            result = definition.run(batch_parameters={"dataframe": slim}, result_format="BASIC")
-        finally:
-            slim.unpersist()
-        name = f"gx/{table}.json"
-        (out_dir / name).write_text(json.dumps(result.to_json_dict(), indent=2, sort_keys=True, default=str) + "\n")
-        failed = tuple(_describe_failure(r) for r in result.results if not r.success)
-        outcomes[table] = GxResult(table, bool(result.success), len(result.results), failed, name)
+        slim = frame.select(*[column.alias(name) for name, column in gx_columns(table, ds).items()])
+        result = run_suite(
+            slim,
+            suite_name=f"ltrr-clean-{table}",
+            expectations=lambda gx_module, table=table: table_expectations(gx_module, table, ds),
+            result_path=out_dir / "gx" / f"{table}.json",
+            context=context,
+        )
+        outcomes[table] = dataclasses.replace(result, table=table, result_file=f"gx/{table}.json")
     return outcomes

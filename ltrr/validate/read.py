@@ -20,13 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ltrr.schemas import LOG_TABLES
+from ltrr.schemas import LOG_TABLES, arrow_schema
 from ltrr.zones import partition_path
 
 META_COLUMNS = ("_src", "_row", "_cast_col", "_cast_raw", "_orig")
@@ -204,6 +205,26 @@ def _read_drifted(
     return out, drift
 
 
+def _canonical(dtype: pa.DataType) -> pa.DataType:
+    """An Arrow type with nullability, list item names and metadata normalised away."""
+    if pa.types.is_list(dtype):
+        return pa.list_(_canonical(dtype.value_type))
+    if pa.types.is_struct(dtype):
+        return pa.struct([pa.field(f.name, _canonical(f.type)) for f in dtype])
+    if pa.types.is_map(dtype):
+        return pa.map_(_canonical(dtype.key_type), _canonical(dtype.item_type))
+    return dtype
+
+
+def _canonical_schema(schema: pa.Schema) -> dict[str, pa.DataType]:
+    """Column name -> canonical type: files equal to the contract's are read with its schema.
+
+    Anything else (another type, a missing or extra column, ``large_string``, a timestamp
+    in another unit) takes the slower, always-correct path through Spark's own inference.
+    """
+    return {f.name: _canonical(f.type) for f in schema}
+
+
 def read_raw(spark: SparkSession, partition: RawPartition) -> tuple[DataFrame, list[SchemaDrift]]:
     """Read a raw partition as contract columns plus :data:`META_COLUMNS`.
 
@@ -216,22 +237,19 @@ def read_raw(spark: SparkSession, partition: RawPartition) -> tuple[DataFrame, l
         drift of every file group that differed from the contract (empty when none did).
     """
     schema = LOG_TABLES[partition.table]
-    target = _nullable(schema)
+    contract = _canonical_schema(arrow_schema(partition.table))
     conforming: list[Path] = []
     frames: list[DataFrame] = []
     drifts: list[SchemaDrift] = []
     for files in partition.schema_groups.values():
-        file_schema = spark.read.parquet(str(files[0])).schema
-        names = {f.name for f in file_schema.fields}
-        same = names == {f.name for f in schema.fields} and all(
-            _nullable(file_schema[f.name].dataType) == target[f.name].dataType for f in schema.fields
-        )
-        if same:
+        if _canonical_schema(pq.read_schema(files[0])) == contract:
             conforming.extend(files)
-        else:
-            frame, drift = _read_drifted(spark, schema, list(files), file_schema)
-            frames.append(frame)
-            drifts.append(drift)
+            continue
+        # Only files that differ pay for Spark's schema inference (a job per group).
+        file_schema = spark.read.parquet(str(files[0])).schema
+        frame, drift = _read_drifted(spark, schema, list(files), file_schema)
+        frames.append(frame)
+        drifts.append(drift)
     if conforming:
         frames.insert(0, _read_conforming(spark, schema, sorted(conforming)))
     result = frames[0]

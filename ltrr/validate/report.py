@@ -1,8 +1,9 @@
 """The outcome of validating a day: per-table counts, the threshold verdict, ``report.json``.
 
 ``report.json`` in ``<data_root>/validation/ds=D/`` is the record downstream jobs gate on
-(:func:`require_passed`): a day whose report is missing or not ``passed`` has no usable
-clean data. Its content is deterministic (no clock times), so re-running a day rewrites
+(``ltrr.orchestration.checks.require_accepted_day`` in the DAG, :func:`read_report` here):
+a day whose report is missing or whose ``status`` is not ``accepted`` has no usable clean
+data. Its content is deterministic (no clock times), so re-running a day rewrites
 the same report.
 """
 
@@ -15,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ltrr.schemas import SCHEMA_VERSION
-from ltrr.validate.gx_suites import GxResult
+from ltrr.validate.gx_runner import GxResult
 from ltrr.validate.read import SchemaDrift
 from ltrr.zones import validation_dir
 
 REPORT_FILE = "report.json"
-PASSED = "passed"
+ACCEPTED = "accepted"
+"""``status`` of a day that passed: its clean partitions are published."""
 REJECTED = "rejected"
+"""``status`` of a day that failed: no clean partition, quarantine and report kept."""
 TOP_REASONS = 3
 """How many reasons a rejection message lists."""
 
@@ -108,7 +111,7 @@ class ValidationReport:
 
     Attributes:
         ds: the day.
-        status: ``passed`` (clean partitions published) or ``rejected`` (no clean
+        status: ``accepted`` (clean partitions published) or ``rejected`` (no clean
             partition of the day is left; quarantine and this report are written).
         threshold: ``Settings.max_rejected_share`` used.
         tables: table name -> outcome, in processing order (catalog, searches, engagements).
@@ -128,13 +131,15 @@ class ValidationReport:
     @property
     def passed(self) -> bool:
         """Whether the day passed validation."""
-        return self.status == PASSED
+        return self.status == ACCEPTED
 
     @property
     def message(self) -> str:
-        """One line: ``ds D passed`` or ``ds D rejected: <problems>``."""
+        """One line: ``ds D accepted ...`` or ``ds D rejected: <problems>``."""
         if self.passed:
-            return f"ds {self.ds} passed validation"
+            return f"ds {self.ds} accepted: every table within threshold {self.threshold:.1%}" + (
+                ", GX suites passed" if self.gx_ran else ", GX not run"
+            )
         return f"ds {self.ds} rejected: " + "; ".join(self.problems)
 
     def raise_for_status(self) -> ValidationReport:
@@ -152,6 +157,7 @@ class ValidationReport:
         return {
             "ds": self.ds,
             "status": self.status,
+            "message": self.message,
             "schema_version": SCHEMA_VERSION,
             "threshold": self.threshold,
             "problems": list(self.problems),
@@ -193,23 +199,3 @@ def read_report(data_root: Path, ds: str) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no validation report for ds {ds}: {path} (run jobs/validate_inputs.py --ds {ds})")
     return json.loads(path.read_text())
-
-
-def require_passed(data_root: Path, ds: str) -> dict[str, Any]:
-    """Gate for downstream jobs: the day's clean partitions exist and may be used.
-
-    Args:
-        data_root: root of the zones.
-        ds: the day.
-
-    Returns:
-        The day's report.
-
-    Raises:
-        FileNotFoundError: no report for the day.
-        DayRejectedError: the day was rejected (message lists the problems).
-    """
-    report = read_report(data_root, ds)
-    if report.get("status") != PASSED:
-        raise DayRejectedError(f"ds {ds} did not pass validation: " + "; ".join(report.get("problems", [])))
-    return report

@@ -1,9 +1,12 @@
 """Row rules of the input validation: which rows of a raw frame are quarantined, and why.
 
-Every function here takes and returns DataFrames (Spark SQL expressions only, no Python
-UDFs). The verdict of a row is the struct column ``_q`` = ``(reason, column, raw_value)``,
-null for an accepted row. Rules are applied in :data:`ltrr.validate.reasons.PRECEDENCE`
-order and the first failing rule wins, so each input row gets at most one reason.
+The verdict of a row is the struct column ``_q`` = ``(reason, column, raw_value)``, null
+for an accepted row. Rules are applied in :data:`ltrr.validate.reasons.PRECEDENCE` order
+and the first failing rule wins, so each input row gets at most one reason.
+
+Row-local rules are Spark SQL text (one ``CASE WHEN`` per table, built from the contract
+schema), not Python UDFs and not hundreds of Column objects: building the expression is
+one call to the JVM, and the rules read like the documentation.
 
 Stages (each only looks at rows that passed the previous ones):
 
@@ -17,7 +20,6 @@ Stages (each only looks at rows that passed the previous ones):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -34,74 +36,73 @@ VERDICT = "_q"
 
 @dataclass(frozen=True)
 class Check:
-    """One row rule: rows where ``condition`` is true get ``reason``.
+    """One row rule: rows where ``condition`` holds get ``reason``.
 
     Attributes:
         reason: the stable reason code (see ``ltrr.validate.reasons``).
         column: the column (dotted path) the rule blames, or None for the whole row.
-        condition: a boolean Column; null counts as false.
-        raw_value: the offending value (cast to text), or None.
+        condition: a Spark SQL boolean expression; null counts as false.
+        raw_value: a Spark SQL expression of the offending value (shown as text), or None.
     """
 
     reason: str
     column: str | None
-    condition: Column
-    raw_value: Column | None = None
+    condition: str
+    raw_value: str | None = None
 
 
-def _verdict(reason: Column | str, column: Column | str | None, raw_value: Column | None) -> Column:
-    reason_col = reason if isinstance(reason, Column) else F.lit(reason)
-    column_col = column if isinstance(column, Column) else F.lit(column).cast("string")
-    raw_col = raw_value.cast("string") if raw_value is not None else F.lit(None).cast("string")
-    return F.struct(reason_col.alias("reason"), column_col.alias("column"), raw_col.alias("raw_value"))
+def sql_str(value: str) -> str:
+    """A Spark SQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def first_failing(checks: list[Check]) -> Column:
-    """The verdict of the first check whose condition holds (null when none does)."""
-    expr: Column | None = None
-    for check in checks:
-        value = _verdict(check.reason, check.column, check.raw_value)
-        expr = F.when(check.condition, value) if expr is None else expr.when(check.condition, value)
-    return expr if expr is not None else F.lit(None)
+def ident(name: str) -> str:
+    """A quoted Spark SQL identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _verdict_sql(reason: str, column: str | None, raw_value: str | None) -> str:
+    column_sql = sql_str(column) if column is not None else "CAST(NULL AS STRING)"
+    raw_sql = f"CAST({raw_value} AS STRING)" if raw_value is not None else "CAST(NULL AS STRING)"
+    return f"named_struct('reason', {reason}, 'column', {column_sql}, 'raw_value', {raw_sql})"
+
+
+def case_sql(checks: list[Check], first: tuple[str, str] | None = None) -> str:
+    """One ``CASE WHEN`` giving the verdict of the first check that holds (else null).
+
+    Args:
+        checks: the checks, in precedence order.
+        first: an optional ``(condition, verdict)`` pair of SQL texts tried before them.
+    """
+    branches = [f"WHEN {first[0]} THEN {first[1]}"] if first else []
+    branches += [f"WHEN {c.condition} THEN {_verdict_sql(sql_str(c.reason), c.column, c.raw_value)}" for c in checks]
+    return "CASE " + " ".join(branches) + " END"
+
+
+def _verdict(reason: str, column: Column, raw_value: Column) -> Column:
+    return F.struct(F.lit(reason).alias("reason"), column.alias("column"), raw_value.cast("string").alias("raw_value"))
 
 
 # --- required fields ---------------------------------------------------------------------
 
-NullTest = Callable[[Column], Column]
 
-
-def _field_is_null(name: str) -> NullTest:
-    return lambda v: v[name].isNull()
-
-
-def _in_field(name: str, test: NullTest) -> NullTest:
-    return lambda v: test(v[name])
-
-
-def _in_some_element(test: NullTest) -> NullTest:
-    # Spark binds a lambda by its arity: pass exactly one argument.
-    return lambda v: F.exists(v, lambda x: test(x))
-
-
-def _null_tests(dtype: T.DataType, path: str) -> list[tuple[str, NullTest]]:
-    """For a value of ``dtype`` at ``path``: (path, test) for every nested non-nullable part."""
-    tests: list[tuple[str, NullTest]] = []
+def _null_tests(dtype: T.DataType, expr: str, path: str, depth: int) -> list[tuple[str, str]]:
+    """(path, SQL condition) for every non-nullable part nested in a value of ``dtype``."""
+    tests: list[tuple[str, str]] = []
+    var = f"x{depth}"
     if isinstance(dtype, T.StructType):
         for fld in dtype.fields:
-            sub = f"{path}.{fld.name}"
+            sub, sub_path = f"{expr}.{ident(fld.name)}", f"{path}.{fld.name}"
             if not fld.nullable:
-                tests.append((sub, _field_is_null(fld.name)))
-            tests.extend(
-                (inner_path, _in_field(fld.name, inner)) for inner_path, inner in _null_tests(fld.dataType, sub)
-            )
+                tests.append((sub_path, f"{sub} IS NULL"))
+            tests.extend(_null_tests(fld.dataType, sub, sub_path, depth))
     elif isinstance(dtype, T.ArrayType):
         if not dtype.containsNull:
-            tests.append((path, lambda v: F.exists(v, lambda x: x.isNull())))
-        tests.extend(
-            (inner_path, _in_some_element(inner)) for inner_path, inner in _null_tests(dtype.elementType, path)
-        )
+            tests.append((path, f"exists({expr}, {var} -> {var} IS NULL)"))
+        for inner_path, inner in _null_tests(dtype.elementType, var, path, depth + 1):
+            tests.append((inner_path, f"exists({expr}, {var} -> {inner})"))
     elif isinstance(dtype, T.MapType) and not dtype.valueContainsNull:
-        tests.append((path, lambda v: F.exists(F.map_values(v), lambda x: x.isNull())))
+        tests.append((path, f"exists(map_values({expr}), {var} -> {var} IS NULL)"))
     return tests
 
 
@@ -111,32 +112,40 @@ def null_checks(schema: T.StructType) -> list[Check]:
     Top-level fields come first, in schema order; nested paths read like
     ``candidates.entity_id`` (a null field in some element of the ``candidates`` array).
     """
-    checks: list[Check] = []
-    nested: list[Check] = []
-    for fld in schema.fields:
-        if not fld.nullable:
-            checks.append(Check(R.NULL_ID, fld.name, F.col(fld.name).isNull()))
-        for path, test in _null_tests(fld.dataType, fld.name):
-            nested.append(Check(R.NULL_ID, path, test(F.col(fld.name))))
-    return checks + nested
+    top = [Check(R.NULL_ID, f.name, f"{ident(f.name)} IS NULL") for f in schema.fields if not f.nullable]
+    nested = [
+        Check(R.NULL_ID, path, condition)
+        for f in schema.fields
+        for path, condition in _null_tests(f.dataType, ident(f.name), f.name, 0)
+    ]
+    return top + nested
 
 
 # --- domain rules ------------------------------------------------------------------------
 
 
 def _not_in(column: str, values: tuple[str, ...]) -> Check:
-    return Check(R.malformed(column), column, ~F.col(column).isin(*values), F.col(column))
+    listed = ", ".join(sql_str(v) for v in values)
+    return Check(R.malformed(column), column, f"NOT ({ident(column)} IN ({listed}))", ident(column))
 
 
-def _element_check(array: str, field: str, bad: Callable[[Column], Column], reason_column: str | None = None) -> Check:
-    """A domain check on one field of the elements of an array of structs."""
-    path = reason_column or f"{array}.{field}"
-    offending = F.filter(F.col(array), lambda x: bad(x[field]))
-    return Check(R.malformed(path), path, F.size(offending) > 0, F.element_at(offending, 1)[field])
+def _bad_number(column: str, condition: str) -> Check:
+    return Check(R.malformed(column), column, condition.format(v=ident(column)), ident(column))
 
 
-def _is_nan_or_inf(column: Column) -> Column:
-    return F.isnan(column) | (F.abs(column) == float("inf"))
+def _element_check(array: str, field: str, bad: str) -> Check:
+    """A domain check on one field of the elements of an array of structs.
+
+    ``bad`` is a SQL condition on ``{v}``, the field's value; the raw value shown is the
+    first offending one.
+    """
+    value = f"x.{ident(field)}"
+    offending = f"filter({ident(array)}, x -> {bad.format(v=value)})"
+    path = f"{array}.{field}"
+    return Check(R.malformed(path), path, f"size({offending}) > 0", f"try_element_at({offending}, 1).{ident(field)}")
+
+
+NOT_FINITE = "(isnan({v}) OR abs({v}) = CAST('Infinity' AS DOUBLE))"
 
 
 def domain_checks(table: str, ds: str) -> list[Check]:
@@ -153,32 +162,28 @@ def domain_checks(table: str, ds: str) -> list[Check]:
     if table == "catalog":
         return [
             _not_in("entity_type", schemas.ENTITY_TYPES),
-            Check(
-                R.malformed("popularity"),
-                "popularity",
-                _is_nan_or_inf(F.col("popularity")) | (F.col("popularity") < 0),
-                F.col("popularity"),
-            ),
-            Check(R.malformed("duration_ms"), "duration_ms", F.col("duration_ms") < 0, F.col("duration_ms")),
-            Check(R.malformed("added_ds"), "added_ds", F.col("added_ds") > F.lit(day), F.col("added_ds")),
+            _bad_number("popularity", NOT_FINITE + " OR {v} < 0"),
+            _bad_number("duration_ms", "{v} < 0"),
+            _bad_number("added_ds", f"{{v}} > DATE'{day.isoformat()}'"),
         ]
     if table == "searches":
+        strategies = ", ".join(sql_str(s) for s in schemas.STRATEGIES)
         return [
             _not_in("device", schemas.DEVICES),
-            Check(R.malformed("plan"), "plan", F.size("plan") == 0, F.lit("[]")),
-            _element_check("plan", "strategy", lambda v: ~v.isin(*schemas.STRATEGIES)),
-            _element_check("plan", "budget", lambda v: v <= 0),
-            _element_check("candidates", "strategy", lambda v: ~v.isin(*schemas.STRATEGIES)),
-            _element_check("candidates", "rank", lambda v: v < 1),
-            _element_check("candidates", "score", _is_nan_or_inf),
-            _element_check("shown", "position", lambda v: v < 1),
-            _element_check("shown", "score", _is_nan_or_inf),
+            Check(R.malformed("plan"), "plan", "size(`plan`) = 0", "'[]'"),
+            _element_check("plan", "strategy", f"NOT ({{v}} IN ({strategies}))"),
+            _element_check("plan", "budget", "{v} <= 0"),
+            _element_check("candidates", "strategy", f"NOT ({{v}} IN ({strategies}))"),
+            _element_check("candidates", "rank", "{v} < 1"),
+            _element_check("candidates", "score", NOT_FINITE),
+            _element_check("shown", "position", "{v} < 1"),
+            _element_check("shown", "score", NOT_FINITE),
         ]
     if table == "engagements":
         return [
             _not_in("action", schemas.ACTIONS),
-            Check(R.malformed("position"), "position", F.col("position") < 1, F.col("position")),
-            Check(R.malformed("amount_ms"), "amount_ms", F.col("amount_ms") < 0, F.col("amount_ms")),
+            _bad_number("position", "{v} < 1"),
+            _bad_number("amount_ms", "{v} < 0"),
         ]
     raise ValueError(f"no validation rules for table {table!r}")
 
@@ -190,20 +195,29 @@ def day_bounds(ds: str) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def _ts_literal(moment: dt.datetime) -> str:
+    return f"TIMESTAMP'{moment.strftime('%Y-%m-%d %H:%M:%S')}Z'"
+
+
 def row_checks(table: str, ds: str) -> list[Check]:
     """All row-local checks of a table after the cast check, in precedence order."""
     checks = null_checks(schemas.LOG_TABLES[table]) + domain_checks(table, ds)
     if "ts" in schemas.LOG_TABLES[table].fieldNames():
         start, end = day_bounds(ds)
-        ts = F.col("ts")
-        outside = (ts < F.lit(start)) | (ts >= F.lit(end))
-        shown = F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
+        outside = f"`ts` < {_ts_literal(start)} OR `ts` >= {_ts_literal(end)}"
+        shown = "date_format(`ts`, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX\")"
         checks.append(Check(R.TIMESTAMP_OUTSIDE_DAY, "ts", outside, shown))
     if table == "searches":
-        p = F.col("propensity")
-        bad = F.isnan(p) | (p <= 0) | (p > 1)
-        checks.append(Check(R.PROPENSITY_OUT_OF_RANGE, "propensity", bad, p))
+        bad = "isnan(`propensity`) OR `propensity` <= 0 OR `propensity` > 1"
+        checks.append(Check(R.PROPENSITY_OUT_OF_RANGE, "propensity", bad, "`propensity`"))
     return checks
+
+
+CAST_FAILED = (
+    "`_cast_col` IS NOT NULL",
+    "named_struct('reason', concat('malformed_value:', `_cast_col`), 'column', `_cast_col`, 'raw_value', `_cast_raw`)",
+)
+"""The first row rule: a value that could not be cast to the contract type (from ``read``)."""
 
 
 def apply_row_rules(df: DataFrame, table: str, ds: str) -> DataFrame:
@@ -217,10 +231,7 @@ def apply_row_rules(df: DataFrame, table: str, ds: str) -> DataFrame:
     Returns:
         ``df`` with ``_q`` (null for rows that pass every row-local rule).
     """
-    cast_col = F.col("_cast_col")
-    cast_verdict = _verdict(F.concat(F.lit(R.MALFORMED_VALUE + ":"), cast_col), cast_col, F.col("_cast_raw"))
-    verdict = first_failing(row_checks(table, ds))
-    return df.withColumn(VERDICT, F.when(cast_col.isNotNull(), cast_verdict).otherwise(verdict))
+    return df.withColumn(VERDICT, F.expr(case_sql(row_checks(table, ds), first=CAST_FAILED)))
 
 
 # --- references ---------------------------------------------------------------------------
@@ -241,17 +252,13 @@ def check_search_entities(searches: DataFrame, catalog_ids: DataFrame) -> DataFr
         ``searches`` with ``_q`` set to ``unknown_entity`` (column ``candidates.entity_id``
         or ``shown.entity_id``, raw value the smallest unknown id) where it applies.
     """
-
-    def ref(column: str) -> Callable[[Column], Column]:
-        return lambda x: F.struct(F.lit(column).alias("column"), x["entity_id"].alias("entity_id"))
-
     refs = searches.filter(F.col(VERDICT).isNull()).select(
         "_src",
         "_row",
-        F.explode(
-            F.concat(
-                F.transform("candidates", ref("candidates.entity_id")), F.transform("shown", ref("shown.entity_id"))
-            )
+        F.expr(
+            "explode(concat("
+            "transform(candidates, c -> named_struct('column', 'candidates.entity_id', 'entity_id', c.entity_id)), "
+            "transform(shown, s -> named_struct('column', 'shown.entity_id', 'entity_id', s.entity_id))))"
         ).alias("ref"),
     )
     flagged = (
@@ -261,9 +268,8 @@ def check_search_entities(searches: DataFrame, catalog_ids: DataFrame) -> DataFr
     )
     out = searches.join(flagged, ["_src", "_row"], "left")
     ref_verdict = _verdict(R.UNKNOWN_ENTITY, F.col("_ref.column"), F.col("_ref.entity_id"))
-    return out.withColumn(VERDICT, F.coalesce(F.col(VERDICT), F.when(F.col("_ref").isNotNull(), ref_verdict))).drop(
-        "_ref"
-    )
+    verdict = F.coalesce(F.col(VERDICT), F.when(F.col("_ref").isNotNull(), ref_verdict))
+    return out.withColumn(VERDICT, verdict).drop("_ref")
 
 
 def check_engagement_refs(engagements: DataFrame, search_status: DataFrame, catalog_ids: DataFrame) -> DataFrame:
@@ -282,14 +288,15 @@ def check_engagement_refs(engagements: DataFrame, search_status: DataFrame, cata
     """
     known = catalog_ids.select("entity_id", F.lit(True).alias("_entity_known"))
     out = engagements.join(search_status, "search_id", "left").join(known, "entity_id", "left")
-    refs = first_failing(
+    refs = case_sql(
         [
-            Check(R.UNKNOWN_SEARCH, "search_id", F.col("_search_clean").isNull(), F.col("search_id")),
-            Check(R.SEARCH_QUARANTINED, "search_id", ~F.col("_search_clean"), F.col("search_id")),
-            Check(R.UNKNOWN_ENTITY, "entity_id", F.col("_entity_known").isNull(), F.col("entity_id")),
+            Check(R.UNKNOWN_SEARCH, "search_id", "`_search_clean` IS NULL", "`search_id`"),
+            Check(R.SEARCH_QUARANTINED, "search_id", "NOT `_search_clean`", "`search_id`"),
+            Check(R.UNKNOWN_ENTITY, "entity_id", "`_entity_known` IS NULL", "`entity_id`"),
         ]
     )
-    return out.withColumn(VERDICT, F.coalesce(F.col(VERDICT), refs)).drop("_search_clean", "_entity_known")
+    verdict = F.coalesce(F.col(VERDICT), F.expr(refs))
+    return out.withColumn(VERDICT, verdict).drop("_search_clean", "_entity_known")
 
 
 # --- duplicates ---------------------------------------------------------------------------
@@ -313,5 +320,5 @@ def mark_duplicates(df: DataFrame, table: str) -> DataFrame:
     order = (["ts"] if "ts" in df.columns else []) + ["_src", "_row"]
     accepted = F.col(VERDICT).isNull()
     rank = F.row_number().over(Window.partitionBy(F.col(key), accepted).orderBy(*order))
-    dup = _verdict(R.DUPLICATE_ID, key, F.col(key))
+    dup = _verdict(R.DUPLICATE_ID, F.lit(key), F.col(key))
     return df.withColumn(VERDICT, F.when(accepted & (rank > 1), dup).otherwise(F.col(VERDICT)))

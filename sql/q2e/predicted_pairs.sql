@@ -1,17 +1,19 @@
 -- Cold start: predicted query-entity pairs generated from catalog metadata for entities
 -- with little evidence (fewer than ${cold_max_impressions} impressions in the window).
 -- Views:
---   entity_keys  (entity_id, kind, query_key): normalized metadata keys of every entity
+--   entity_keys  (entity_id, added_ds, kind, query_key): normalized metadata keys of every entity
 --                (kinds: title, title_artist, artist_title, artist), from ltrr.memory
 --   entity_evidence (entity_id, impressions): impressions of each entity in the window
 --   kind_priors  (kind, prior): prior engagement score of a predicted pair by kind
--- Adds two generated kinds from the title key:
+-- Adds two generated kinds from the title key of entities added in the last ${new_days} days
+-- (new entities are the ones customers cannot find by memory yet; older long-tail entities
+-- keep their exact keys only, and typos of their titles are left to lexical fuzzy matching):
 --   prefix  every prefix of the title of length >= max(${min_prefix}, half the title)
 --   typo    every single-character deletion and adjacent transposition of the title
 --           (titles of ${min_typo_length}..${max_typo_length} characters)
 -- When one (query_key, entity_id) arises from several kinds, the highest prior wins.
 WITH cold AS (
-  SELECT k.entity_id, k.kind, k.query_key
+  SELECT k.entity_id, k.kind, k.query_key, k.added_ds
   FROM entity_keys k
   LEFT JOIN entity_evidence ev ON k.entity_id = ev.entity_id
   WHERE COALESCE(ev.impressions, 0) < ${cold_max_impressions}
@@ -21,6 +23,7 @@ titles AS (
   SELECT entity_id, query_key AS title, length(query_key) AS n
   FROM cold
   WHERE kind = 'title'
+    AND added_ds > date_sub(DATE '${ds}', ${new_days})
 ),
 prefixes AS (
   SELECT entity_id, 'prefix' AS kind, substr(title, 1, i) AS query_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import DS, count_rows, valid_day, write_raw
+from validate_helpers import DS, count_rows, valid_day, write_raw
 
 from ltrr.faults import inject_bad_rows
 from ltrr.validate import validate_day

@@ -1,18 +1,20 @@
-"""Day-level behaviour of ``validate_day``: pass, reject, re-run, missing input, GX."""
+"""Day-level behaviour of ``validate_day``: pass, reject, missing input, GX failure."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import DS, count_rows, load_report, read_zone, valid_day, write_raw
+from validate_helpers import DS, count_rows, load_report, valid_day, write_raw
 
 from ltrr.faults import writable_schema
-from ltrr.validate import DayRejectedError, MissingPartitionError, require_passed, validate_day
+from ltrr.orchestration.checks import DayRejected, require_accepted_day
+from ltrr.validate import DayRejectedError, MissingPartitionError, validate_day
 from ltrr.zones import partition_path
 
 TABLES = ("catalog", "searches", "engagements")
@@ -33,7 +35,7 @@ def test_clean_day_passes_with_zero_quarantine_and_gx_success(spark, settings):
     assert {t: count_rows(root, "clean", t) for t in TABLES} == {"catalog": 20, "searches": 30, "engagements": 40}
     assert {t: count_rows(root, "quarantine", t) for t in TABLES} == {t: 0 for t in TABLES}
     written = load_report(root)
-    assert written["status"] == "passed"
+    assert written["status"] == "accepted"
     assert written["problems"] == []
     for table in TABLES:
         entry = written["tables"][table]
@@ -42,19 +44,21 @@ def test_clean_day_passes_with_zero_quarantine_and_gx_success(spark, settings):
         gx_result = json.loads((root / "validation" / f"ds={DS}" / entry["gx"]["result_file"]).read_text())
         assert gx_result["success"] is True
         assert gx_result["statistics"]["evaluated_expectations"] >= 4
-    assert require_passed(root, DS)["status"] == "passed"
+    # the DAG's gate reads the same report
+    assert require_accepted_day(settings, DS)["engagements"] == {"in": 40, "accepted": 40, "quarantined": 0}
 
 
 def test_day_over_threshold_is_rejected_and_unpublished(spark, settings):
     root = settings.data_root
     day = valid_day()
-    write_raw(root, day)
-    assert validate_day(spark, settings, DS, run_gx=False).passed  # a first run publishes the day
-    assert clean_dir(root, "searches").is_dir()
-
     for i, bad in zip((1, 2, 3), (0.0, 1.5, math.nan), strict=True):
         day["searches"][i]["propensity"] = bad  # 3 of 30 searches: 10% > 2%
     write_raw(root, day)
+    # a clean partition left by an earlier run of the day must not survive the rejection
+    earlier = clean_dir(root, "searches")
+    earlier.mkdir(parents=True)
+    shutil.copy(partition_path(root, "raw", "searches", DS) / "part-0.parquet", earlier / "part-0.parquet")
+
     report = validate_day(spark, settings, DS)
 
     assert not report.passed
@@ -76,41 +80,8 @@ def test_day_over_threshold_is_rejected_and_unpublished(spark, settings):
     assert written["problems"] == list(report.problems)
     assert written["tables"]["searches"]["over_threshold"] is True
     assert written["tables"]["catalog"]["over_threshold"] is False
-    with pytest.raises(DayRejectedError, match="propensity_out_of_range"):
-        require_passed(root, DS)
-
-
-def test_rerun_gives_the_same_outputs(spark, lenient):
-    root = lenient.data_root
-    day = valid_day()
-    day["searches"][4]["device"] = "fridge"
-    day["engagements"][7]["action"] = "dance"
-    day["engagements"].append(dict(day["engagements"][9]))
-    write_raw(root, day)
-
-    def snapshot() -> dict[str, object]:
-        out: dict[str, object] = {"report": load_report(root)}
-        for table in TABLES:
-            clean = read_zone(root, "clean", table).to_pylist()
-            quarantine = read_zone(root, "quarantine", table).to_pylist()
-            out[f"clean/{table}"] = sorted(json.dumps(r, default=str, sort_keys=True) for r in clean)
-            out[f"quarantine/{table}"] = sorted(json.dumps(r, default=str, sort_keys=True) for r in quarantine)
-        return out
-
-    first = validate_day(spark, lenient, DS, run_gx=False)
-    before = snapshot()
-    second = validate_day(spark, lenient, DS, run_gx=False)
-    after = snapshot()
-
-    assert first == second
-    assert before == after
-    assert before["report"]["tables"]["searches"]["by_reason"] == {"malformed_value:device": 1}
-    # s04 is quarantined, so are its engagements g04 and g34; plus g07 and the copy of g09
-    assert before["report"]["tables"]["engagements"]["by_reason"] == {
-        "search_quarantined": 2,
-        "duplicate_id": 1,
-        "malformed_value:action": 1,
-    }
+    with pytest.raises(DayRejected, match="propensity_out_of_range"):
+        require_accepted_day(settings, DS)
 
 
 def test_missing_partition_names_the_path(spark, settings):
