@@ -49,14 +49,14 @@ def require_accepted_day(settings: Settings, ds: str) -> dict:
 
     Raises:
         FileNotFoundError: when validation has not written a report for the day.
-        DayRejected: when the report's status is not ``accepted``.
+        DayRejected: when the day did not pass; the message lists the problems (table,
+            share, threshold and top rules, or failed GX expectations).
     """
-    path = validation_dir(settings.data_root, ds) / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no validation report for {ds} at {path}; did validate_inputs run?")
-    report = json.loads(path.read_text())
-    if report.get("status") != "accepted":
-        raise DayRejected(f"validation rejected {ds}: {report.get('message') or report.get('status')}")
+    from ltrr.validate.report import ACCEPTED, read_report
+
+    report = read_report(settings.data_root, ds)
+    if report.get("status") != ACCEPTED:
+        raise DayRejected(f"validation rejected {ds}: " + "; ".join(report.get("problems", [])))
     return {
         table: {k: stats.get(k) for k in ("in", "accepted", "quarantined")}
         for table, stats in report.get("tables", {}).items()

@@ -44,7 +44,7 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         "memory": json.loads(memory_report.read_text()) if memory_report.is_file() else None,
         "memory_dir": str(memory_report.parent),
         "status": report.get("status", "missing"),
-        "message": report.get("message", ""),
+        "message": "; ".join(report.get("problems", [])),
         "tables": tables,
         "report": str(report_path),
     }

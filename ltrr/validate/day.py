@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ltrr.config import Settings
-from ltrr.schemas import LOG_TABLES
+from ltrr.schemas import LOG_TABLES, PRIMARY_KEYS
 from ltrr.validate import rules, write
 from ltrr.validate.gx_suites import validate_clean_tables
 from ltrr.validate.read import RawPartition, SchemaDrift, inspect_partition, read_raw
@@ -61,26 +61,22 @@ def _search_status(spark: SparkSession, data_root: Path, ds: str) -> DataFrame:
     return clean.unionByName(rejected).groupBy("search_id").agg(F.max("_search_clean").alias("_search_clean"))
 
 
-def _classify(
-    spark: SparkSession, data_root: Path, table: str, ds: str, raw: DataFrame
-) -> tuple[DataFrame, list[DataFrame]]:
-    """Apply every rule of ``table`` to its conformed raw frame (lazy).
+def _verdicts(spark: SparkSession, data_root: Path, table: str, ds: str, raw: DataFrame) -> DataFrame:
+    """The verdict of every raw row: a slim frame ``_src``, ``_row``, ``_q`` (lazy).
 
-    Returns:
-        The classified frame, and the persisted intermediate frames to release once it
-        has been materialized.
+    Only the row-local rules read whole rows; the reference and duplicate stages work on
+    the slim columns they need, so no wide row is cached or shuffled.
     """
-    checked = rules.apply_row_rules(raw, table, ds)
-    if table == "catalog":
-        return rules.mark_duplicates(checked, table), []
-    # The reference checks read the row verdicts twice: compute them once.
-    checked = checked.persist()
+    keep = ["_src", "_row", PRIMARY_KEYS[table]]
+    keep += ["ts"] if "ts" in LOG_TABLES[table].fieldNames() else []
+    keep += ["search_id", "entity_id"] if table == "engagements" else []
+    checked = rules.row_verdicts(raw, table, ds, keep)
     if table == "searches":
-        referenced = rules.check_search_entities(checked, _catalog_ids(spark, data_root, ds))
-    else:
+        checked = rules.check_search_entities(checked, raw, _catalog_ids(spark, data_root, ds))
+    elif table == "engagements":
         status = _search_status(spark, data_root, ds)
-        referenced = rules.check_engagement_refs(checked, status, _catalog_ids(spark, data_root, ds))
-    return rules.mark_duplicates(referenced, table), [checked]
+        checked = rules.check_engagement_refs(checked, status, _catalog_ids(spark, data_root, ds))
+    return rules.mark_duplicates(checked, table).select("_src", "_row", rules.VERDICT)
 
 
 def _count_back(
@@ -154,12 +150,7 @@ def validate_day(spark: SparkSession, settings: Settings, ds: str, *, run_gx: bo
         started = time.perf_counter()
         part = partitions[table]
         raw, drift = read_raw(spark, part)
-        classified, persisted = _classify(spark, root, table, ds, raw)
-        try:
-            write.write_table(classified, root, table, ds, release=persisted)
-        finally:
-            for frame in persisted:
-                frame.unpersist()
+        write.write_table(raw, _verdicts(spark, root, table, ds, raw), root, table, ds)
         tables[table] = _count_back(root, part, ds, threshold, drift)
         log.info("validated %s ds=%s: %s in %.1fs", table, ds, tables[table].by_reason, time.perf_counter() - started)
 

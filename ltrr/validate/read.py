@@ -249,7 +249,8 @@ def read_raw(spark: SparkSession, partition: RawPartition) -> tuple[DataFrame, l
         file_schema = spark.read.parquet(str(files[0])).schema
         frame, drift = _read_drifted(spark, schema, list(files), file_schema)
         frames.append(frame)
-        drifts.append(drift)
+        if drift.cast or drift.missing or drift.extra:  # else only the physical types differed
+            drifts.append(drift)
     if conforming:
         frames.insert(0, _read_conforming(spark, schema, sorted(conforming)))
     result = frames[0]

@@ -4,13 +4,16 @@ The verdict of a row is the struct column ``_q`` = ``(reason, column, raw_value)
 for an accepted row. Rules are applied in :data:`ltrr.validate.reasons.PRECEDENCE` order
 and the first failing rule wins, so each input row gets at most one reason.
 
-Row-local rules are Spark SQL text (one ``CASE WHEN`` per table, built from the contract
-schema), not Python UDFs and not hundreds of Column objects: building the expression is
-one call to the JVM, and the rules read like the documentation.
+Rules are Spark SQL text built from the contract schema (no Python UDFs, and one call to
+the JVM per expression rather than hundreds of Column objects). Checks on the elements of
+array columns (``candidates``, ``shown``, ``plan``, ``genres`` ...) do not use lambda
+functions (``exists``, ``filter``), which Spark interprets element by element; the arrays
+are exploded instead, the element predicates run as generated code, and the few failing
+elements are aggregated back per row.
 
 Stages (each only looks at rows that passed the previous ones):
 
-1. row-local rules (:func:`apply_row_rules`): cast failures, required fields null,
+1. row-local rules (:func:`row_verdicts`): cast failures, required fields null,
    values outside their domain, timestamp outside the day, propensity out of range;
 2. references to other tables (:func:`check_search_entities`, :func:`check_engagement_refs`);
 3. duplicates (:func:`mark_duplicates`): the first valid row of a key (earliest ``ts``,
@@ -41,14 +44,32 @@ class Check:
     Attributes:
         reason: the stable reason code (see ``ltrr.validate.reasons``).
         column: the column (dotted path) the rule blames, or None for the whole row.
-        condition: a Spark SQL boolean expression; null counts as false.
+        condition: a Spark SQL boolean expression on the row; null counts as false.
         raw_value: a Spark SQL expression of the offending value (shown as text), or None.
+        array: for a check on array elements, the top-level array column; else None.
+        element: for a check on array elements, the SQL predicate on one element ``x0``
+            (``condition`` is then ``exists(array, x0 -> element)``, kept for reading).
     """
 
     reason: str
     column: str | None
     condition: str
     raw_value: str | None = None
+    array: str | None = None
+    element: str | None = None
+
+
+def element_check(reason: str, column: str, array: str, element: str, raw_value: str | None = None) -> Check:
+    """A check on the elements of a top-level array column: the row fails when any does.
+
+    Args:
+        reason: the reason code.
+        column: the blamed path, e.g. ``candidates.rank``.
+        array: the top-level array column.
+        element: SQL predicate on one element, named ``x0``, true when it is bad.
+        raw_value: SQL (on ``x0``) of the value to show, or None.
+    """
+    return Check(reason, column, f"exists({ident(array)}, x0 -> {element})", raw_value, array, element)
 
 
 def sql_str(value: str) -> str:
@@ -67,15 +88,25 @@ def _verdict_sql(reason: str, column: str | None, raw_value: str | None) -> str:
     return f"named_struct('reason', {reason}, 'column', {column_sql}, 'raw_value', {raw_sql})"
 
 
-def case_sql(checks: list[Check], first: tuple[str, str] | None = None) -> str:
-    """One ``CASE WHEN`` giving the verdict of the first check that holds (else null).
+def _first_sql(indexed: list[tuple[int, Check]], value: str) -> str:
+    """A ``CASE`` giving, for the first check that holds, its index (``value="index"``) or
+    its raw value as text (``value="raw"``); null when none holds.
 
-    Args:
-        checks: the checks, in precedence order.
-        first: an optional ``(condition, verdict)`` pair of SQL texts tried before them.
+    Element checks are written on the element ``x0`` (for exploded arrays).
     """
-    branches = [f"WHEN {first[0]} THEN {first[1]}"] if first else []
-    branches += [f"WHEN {c.condition} THEN {_verdict_sql(sql_str(c.reason), c.column, c.raw_value)}" for c in checks]
+    branches = []
+    for index, check in indexed:
+        if value == "index":
+            result = str(index)
+        else:
+            result = f"CAST({check.raw_value} AS STRING)" if check.raw_value else "CAST(NULL AS STRING)"
+        branches.append(f"WHEN {check.element if check.array else check.condition} THEN {result}")
+    return "CASE " + " ".join(branches) + " END" if branches else "CAST(NULL AS INT)"
+
+
+def case_sql(checks: list[Check]) -> str:
+    """One ``CASE WHEN`` over row-level checks giving the verdict of the first that holds."""
+    branches = [f"WHEN {c.condition} THEN {_verdict_sql(sql_str(c.reason), c.column, c.raw_value)}" for c in checks]
     return "CASE " + " ".join(branches) + " END"
 
 
@@ -113,11 +144,15 @@ def null_checks(schema: T.StructType) -> list[Check]:
     ``candidates.entity_id`` (a null field in some element of the ``candidates`` array).
     """
     top = [Check(R.NULL_ID, f.name, f"{ident(f.name)} IS NULL") for f in schema.fields if not f.nullable]
-    nested = [
-        Check(R.NULL_ID, path, condition)
-        for f in schema.fields
-        for path, condition in _null_tests(f.dataType, ident(f.name), f.name, 0)
-    ]
+    nested: list[Check] = []
+    for f in schema.fields:
+        if isinstance(f.dataType, T.ArrayType):  # checked per element, on the exploded array
+            if not f.dataType.containsNull:
+                nested.append(element_check(R.NULL_ID, f.name, f.name, "x0 IS NULL"))
+            for path, predicate in _null_tests(f.dataType.elementType, "x0", f.name, 1):
+                nested.append(element_check(R.NULL_ID, path, f.name, predicate))
+        else:
+            nested.extend(Check(R.NULL_ID, p, c) for p, c in _null_tests(f.dataType, ident(f.name), f.name, 0))
     return top + nested
 
 
@@ -137,12 +172,11 @@ def _element_check(array: str, field: str, bad: str) -> Check:
     """A domain check on one field of the elements of an array of structs.
 
     ``bad`` is a SQL condition on ``{v}``, the field's value; the raw value shown is the
-    first offending one.
+    first offending one (lowest position in the array).
     """
-    value = f"x.{ident(field)}"
-    offending = f"filter({ident(array)}, x -> {bad.format(v=value)})"
+    value = f"x0.{ident(field)}"
     path = f"{array}.{field}"
-    return Check(R.malformed(path), path, f"size({offending}) > 0", f"try_element_at({offending}, 1).{ident(field)}")
+    return element_check(R.malformed(path), path, array, bad.format(v=value), value)
 
 
 NOT_FINITE = "(isnan({v}) OR abs({v}) = CAST('Infinity' AS DOUBLE))"
@@ -213,60 +247,106 @@ def row_checks(table: str, ds: str) -> list[Check]:
     return checks
 
 
-CAST_FAILED = (
-    "`_cast_col` IS NOT NULL",
-    "named_struct('reason', concat('malformed_value:', `_cast_col`), 'column', `_cast_col`, 'raw_value', `_cast_raw`)",
-)
-"""The first row rule: a value that could not be cast to the contract type (from ``read``)."""
+def _element_failures(df: DataFrame, indexed: list[tuple[int, Check]]) -> DataFrame | None:
+    """Rows with a failing array element: ``_src``, ``_row``, ``_e`` = (index, pos, raw).
+
+    Each array column is exploded with positions; per element, the first failing check in
+    precedence order is kept; per row, the smallest (check index, position).
+    """
+    by_array: dict[str, list[tuple[int, Check]]] = {}
+    for index, check in indexed:
+        by_array.setdefault(check.array or "", []).append((index, check))
+    failures: DataFrame | None = None
+    for array, array_checks in by_array.items():
+        first = (
+            f"named_struct('index', {_first_sql(array_checks, 'index')}, 'pos', pos, "
+            f"'raw', {_first_sql(array_checks, 'raw')})"
+        )
+        part = (
+            df.select("_src", "_row", F.posexplode(array).alias("pos", "x0"))
+            .select("_src", "_row", F.expr(first).alias("_e"))
+            .filter(F.col("_e.index").isNotNull())
+        )
+        failures = part if failures is None else failures.unionByName(part)
+    if failures is None:
+        return None
+    return failures.groupBy("_src", "_row").agg(F.min("_e").alias("_e"))
 
 
-def apply_row_rules(df: DataFrame, table: str, ds: str) -> DataFrame:
-    """Add the verdict of the row-local rules (cast failures first) as column ``_q``.
+def row_verdicts(df: DataFrame, table: str, ds: str, keep: list[str]) -> DataFrame:
+    """The verdict of the row-local rules, cast failures first, for every raw row.
 
     Args:
         df: a conformed raw frame (``ltrr.validate.read.read_raw``).
         table: its table name.
         ds: the day.
+        keep: columns of ``df`` to carry along (``_src`` and ``_row`` always are).
 
     Returns:
-        ``df`` with ``_q`` (null for rows that pass every row-local rule).
+        ``_src``, ``_row``, the ``keep`` columns and ``_q`` (null for rows that pass every
+        row-local rule).
     """
-    return df.withColumn(VERDICT, F.expr(case_sql(row_checks(table, ds), first=CAST_FAILED)))
+    checks = row_checks(table, ds)
+    indexed = list(enumerate(checks))
+    row_level = [(i, c) for i, c in indexed if c.array is None]
+    element_level = [(i, c) for i, c in indexed if c.array is not None]
+    carried = list(dict.fromkeys(["_src", "_row", *keep]))
+    columns = [*carried, "_cast_col", "_cast_raw"]
+    out = df.select(
+        *columns,
+        F.expr(_first_sql(row_level, "index")).alias("_i"),
+        F.expr(_first_sql(row_level, "raw")).alias("_r"),
+    )
+    failures = _element_failures(df, element_level)
+    if failures is not None:
+        element_first = "`_e`.`index` < `_i` OR (`_i` IS NULL AND `_e` IS NOT NULL)"
+        out = out.join(failures, ["_src", "_row"], "left").select(
+            *columns,
+            F.expr(f"CASE WHEN {element_first} THEN `_e`.`index` ELSE `_i` END").alias("_i"),
+            F.expr(f"CASE WHEN {element_first} THEN `_e`.`raw` ELSE `_r` END").alias("_r"),
+        )
+    reasons = ", ".join(sql_str(c.reason) for c in checks)
+    blamed = ", ".join(sql_str(c.column) if c.column else "CAST(NULL AS STRING)" for c in checks)
+    verdict = (
+        "CASE WHEN `_cast_col` IS NOT NULL THEN named_struct("
+        f"'reason', concat('{R.MALFORMED_VALUE}:', `_cast_col`), 'column', `_cast_col`, 'raw_value', `_cast_raw`) "
+        "WHEN `_i` IS NOT NULL THEN named_struct("
+        f"'reason', element_at(array({reasons}), `_i` + 1), 'column', element_at(array({blamed}), `_i` + 1), "
+        "'raw_value', `_r`) END"
+    )
+    return out.select(*carried, F.expr(verdict).alias(VERDICT))
 
 
 # --- references ---------------------------------------------------------------------------
 
 
-def check_search_entities(searches: DataFrame, catalog_ids: DataFrame) -> DataFrame:
+def check_search_entities(verdicts: DataFrame, searches: DataFrame, catalog_ids: DataFrame) -> DataFrame:
     """Quarantine searches that reference an entity missing from the day's clean catalog.
 
-    Only rows still accepted are looked at: their candidate and shown entity ids are
-    exploded, anti-joined with the catalog, and the (few) rows with a miss are joined back.
+    The candidate and shown entity ids of every search are exploded (Parquet reads only
+    those nested fields), anti-joined with the catalog, and the (few) rows with a miss are
+    joined to the verdicts; rows already quarantined keep their earlier reason.
 
     Args:
-        searches: frame with ``_q`` from :func:`apply_row_rules` (best persisted: it is
-            read twice).
+        verdicts: ``_src``, ``_row``, ``_q`` (and any other columns) of the searches.
+        searches: the conformed raw searches (``_src``, ``_row``, ``candidates``, ``shown``).
         catalog_ids: one column ``entity_id``, distinct (the clean catalog of the day).
 
     Returns:
-        ``searches`` with ``_q`` set to ``unknown_entity`` (column ``candidates.entity_id``
+        ``verdicts`` with ``_q`` set to ``unknown_entity`` (column ``candidates.entity_id``
         or ``shown.entity_id``, raw value the smallest unknown id) where it applies.
     """
-    refs = searches.filter(F.col(VERDICT).isNull()).select(
-        "_src",
-        "_row",
-        F.expr(
-            "explode(concat("
-            "transform(candidates, c -> named_struct('column', 'candidates.entity_id', 'entity_id', c.entity_id)), "
-            "transform(shown, s -> named_struct('column', 'shown.entity_id', 'entity_id', s.entity_id))))"
-        ).alias("ref"),
-    )
+    refs = None
+    for array in ("candidates", "shown"):
+        column = f"{array}.entity_id"
+        part = searches.select("_src", "_row", F.lit(column).alias("column"), F.explode(column).alias("entity_id"))
+        refs = part if refs is None else refs.unionByName(part)
     flagged = (
-        refs.join(catalog_ids, F.col("ref.entity_id") == catalog_ids["entity_id"], "left_anti")
+        refs.join(catalog_ids, "entity_id", "left_anti")
         .groupBy("_src", "_row")
-        .agg(F.min("ref").alias("_ref"))
+        .agg(F.min(F.struct("column", "entity_id")).alias("_ref"))
     )
-    out = searches.join(flagged, ["_src", "_row"], "left")
+    out = verdicts.join(flagged, ["_src", "_row"], "left")
     ref_verdict = _verdict(R.UNKNOWN_ENTITY, F.col("_ref.column"), F.col("_ref.entity_id"))
     verdict = F.coalesce(F.col(VERDICT), F.when(F.col("_ref").isNotNull(), ref_verdict))
     return out.withColumn(VERDICT, verdict).drop("_ref")
@@ -276,7 +356,7 @@ def check_engagement_refs(engagements: DataFrame, search_status: DataFrame, cata
     """Quarantine engagements whose search or entity is not available in clean data.
 
     Args:
-        engagements: frame with ``_q`` from :func:`apply_row_rules`.
+        engagements: verdicts with ``_q`` and the ``search_id`` and ``entity_id`` columns.
         search_status: columns ``search_id`` (distinct) and ``_search_clean`` (boolean):
             every search id of the day's raw searches, true when a row of it was accepted.
         catalog_ids: one column ``entity_id``, distinct (the clean catalog of the day).

@@ -3,8 +3,8 @@
 Layout of one table and day D (see ``docs/validation.md``)::
 
     <data_root>/quarantine/<table>/ds=D/     rejected rows (QUARANTINE_SCHEMA), written in place
-    <data_root>/clean/<table>/_staging/ds=D/ accepted rows, contract schema, until the day passes
-    <data_root>/clean/<table>/ds=D/          accepted rows, published only when the day passes
+    <data_root>/clean/<table>/_staging/ds=D/ accepted rows, contract schema, until the day is decided
+    <data_root>/clean/<table>/ds=D/          accepted rows, published only when the day is accepted
 
 The ``_staging`` folder starts with ``_`` so Spark's partition discovery never sees it.
 Publishing swaps folders with renames (the old partition is moved aside first, then
@@ -15,7 +15,6 @@ exactly its own partition folder: re-running a day gives the same result.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -58,14 +57,18 @@ def staging_path(data_root: Path, table: str, ds: str) -> Path:
     return table_path(data_root, "clean", table) / "_staging" / f"ds={ds}"
 
 
-def quarantine_rows(classified: DataFrame, table: str) -> DataFrame:
-    """The rejected rows of a classified frame, as :data:`QUARANTINE_SCHEMA` columns."""
+BROADCAST_REJECTED_ROWS = 2_000_000
+"""Up to this many rejected rows, their ids are broadcast to split the raw rows (no shuffle)."""
+
+
+def quarantine_rows(rejected: DataFrame, table: str) -> DataFrame:
+    """Rejected raw rows (with their verdict ``_q``) as :data:`QUARANTINE_SCHEMA` columns."""
     contract = schemas.LOG_TABLES[table]
     record: Column = F.coalesce(
         F.col("_orig"), F.to_json(F.struct(*[F.col(f.name) for f in contract.fields]), JSON_OPTIONS)
     )
     reason = F.col(f"{VERDICT}.reason")
-    return classified.filter(F.col(VERDICT).isNotNull()).select(
+    return rejected.select(
         F.col(schemas.PRIMARY_KEYS[table]).cast("string").alias("key"),
         reason.alias("reason"),
         F.substring_index(reason, ":", 1).alias("rule"),
@@ -77,38 +80,46 @@ def quarantine_rows(classified: DataFrame, table: str) -> DataFrame:
     )
 
 
-def clean_rows(classified: DataFrame, table: str) -> DataFrame:
-    """The accepted rows of a classified frame, with exactly the contract columns."""
-    contract = schemas.LOG_TABLES[table]
-    return classified.filter(F.col(VERDICT).isNull()).select(*[F.col(f.name) for f in contract.fields])
+def clean_rows(accepted: DataFrame, table: str) -> DataFrame:
+    """Accepted raw rows with exactly the contract columns."""
+    return accepted.select(*[F.col(f.name) for f in schemas.LOG_TABLES[table].fields])
 
 
-def write_table(classified: DataFrame, data_root: Path, table: str, ds: str, release: Sequence[DataFrame] = ()) -> None:
-    """Write a classified table's quarantine partition and staged clean partition.
+def write_table(raw: DataFrame, verdicts: DataFrame, data_root: Path, table: str, ds: str) -> int:
+    """Split a table's raw rows by their verdicts: quarantine partition and staged clean one.
 
-    The classified frame is persisted while both outputs are written, so the rules are
-    computed once. The number of files follows Spark's (adaptive) shuffle partitioning.
+    The slim verdicts are computed once (persisted); the raw rows are streamed twice, once
+    joined with the rejected ids (quarantine), once anti-joined (clean). The rejected ids
+    are broadcast when there are few of them (the normal case), so whole rows are never
+    shuffled.
 
     Args:
-        classified: frame with the contract columns, meta columns and ``_q``.
+        raw: the conformed raw frame (contract columns and ``_src``, ``_row`` ...).
+        verdicts: ``_src``, ``_row``, ``_q`` for every raw row.
         data_root: root of the zones.
         table: the table name.
         ds: the day.
-        release: persisted inputs of ``classified`` to unpersist once it is materialized.
+
+    Returns:
+        The number of rejected rows (as computed; the caller counts what was written).
     """
-    classified = classified.persist()
+    verdicts = verdicts.persist()
     try:
-        quarantine_rows(classified, table).write.mode("overwrite").parquet(
+        rejected = verdicts.filter(F.col(VERDICT).isNotNull())
+        n_rejected = rejected.count()
+        if n_rejected <= BROADCAST_REJECTED_ROWS:
+            rejected = F.broadcast(rejected)
+        quarantine_rows(raw.join(rejected, ["_src", "_row"], "inner"), table).write.mode("overwrite").parquet(
             str(partition_path(data_root, "quarantine", table, ds))
         )
-        for frame in release:
-            frame.unpersist()
         staged = staging_path(data_root, table, ds)
         if staged.exists():
             shutil.rmtree(staged)
-        clean_rows(classified, table).write.mode("overwrite").parquet(str(staged))
+        accepted = raw.join(rejected.select("_src", "_row"), ["_src", "_row"], "left_anti")
+        clean_rows(accepted, table).write.mode("overwrite").parquet(str(staged))
     finally:
-        classified.unpersist()
+        verdicts.unpersist()
+    return n_rejected
 
 
 def _data_files(path: Path) -> list[Path]:

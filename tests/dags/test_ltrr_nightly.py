@@ -13,7 +13,7 @@ import pytest
 from ltrr.config import Settings, load_settings
 from ltrr.orchestration.local_run import airflow_env, run_dag_locally
 from ltrr.schemas import LOG_TABLES
-from ltrr.zones import partition_path, validation_dir
+from ltrr.zones import artifact_dir, partition_path, validation_dir
 
 HEAVY = ("pyspark", "great_expectations", "mlflow", "lightgbm", "implicit", "annoy", "tantivy")
 
@@ -117,6 +117,8 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
     assert report["status"] == "accepted"
+    memory = json.loads((artifact_dir(settings.data_root, ds) / "report.json").read_text())
+    assert memory["validation"]["success"] is True and memory["rows"]["pairs"] > 0
     for table in LOG_TABLES:
         raw = _rows(partition_path(settings.data_root, "raw", table, ds))
         clean = _rows(partition_path(settings.data_root, "clean", table, ds))
