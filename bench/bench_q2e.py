@@ -317,12 +317,60 @@ def tree_cpu_s() -> float:
     return total
 
 
-def run_spark(root: Path, spark_memory: str, shuffle_partitions: int | None) -> dict:
+def spark_breakdown(spark: Any, sql: str) -> dict[str, dict[str, float]]:
+    """Time the pieces of the observed-pairs query, each up to a ``noop`` sink (no write).
+
+    Run after the job in the same (warm) session, with the cached query keys. Each step
+    includes the ones before it (Spark recomputes from the Parquet files every time):
+
+    * ``shown``: scan searches, explode ``shown``, join the query keys;
+    * ``eng``: scan engagements, aggregate per (search, entity) — alone;
+    * ``shown_eng``: ``shown`` left-joined with ``eng``;
+    * ``impressions``: plus the join with the examination curve;
+    * ``observed``: plus the final aggregation (the job's query, without the Parquet write);
+    * ``observed_broadcast_exam``: the same with a ``BROADCAST`` hint on the examination
+      view (a ``createDataFrame`` from a Python list has no size estimate, so Spark plans a
+      sort-merge join that shuffles every impression by position).
+
+    Returns:
+        Step name -> wall and CPU seconds (process tree).
+    """
+    cut = sql.rindex("\nSELECT query_key,")
+    prefix = sql[:cut]
+    hinted = sql.replace("SELECT shown.query_key,", "SELECT /*+ BROADCAST(x) */ shown.query_key,", 1)
+    if hinted == sql:
+        raise ValueError("sql/q2e/observed_pairs.sql changed: cannot place the broadcast hint")
+    steps = {
+        "shown": prefix + "\nSELECT * FROM shown",
+        "eng": prefix + "\nSELECT * FROM eng",
+        "shown_eng": prefix + "\nSELECT shown.*, e.played, e.liked, e.skipped FROM shown LEFT JOIN eng e"
+        " ON shown.search_id = e.search_id AND shown.entity_id = e.entity_id",
+        "impressions": prefix + "\nSELECT * FROM impressions",
+        "observed": sql,
+        "observed_broadcast_exam": hinted,
+    }
+    out = {}
+    for name, text in steps.items():
+        cpu, wall = tree_cpu_s(), time.perf_counter()
+        spark.sql(text).write.format("noop").mode("overwrite").save()
+        out[name] = {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(tree_cpu_s() - cpu, 2)}
+        print(f"# breakdown {name}: {out[name]}", file=sys.stderr, flush=True)
+    return out
+
+
+def run_spark(root: Path, spark_memory: str, shuffle_partitions: int | None, breakdown: bool = False) -> dict:
     """Run the observed-pairs aggregation in Spark as ``build_memory`` does; time it.
+
+    Args:
+        root: the rung's data root.
+        spark_memory: ``spark.driver.memory``.
+        shuffle_partitions: ``spark.sql.shuffle.partitions`` (None: the job's setting).
+        breakdown: after the job, also time its sub-steps (``spark_breakdown``).
 
     Returns:
         Seconds for session start, query keys (distinct + pandas UDF, cached), aggregation and
-        write, the job total, a diagnostic distinct-only count, output rows and distinct queries.
+        write, the job total (wall and CPU), a diagnostic distinct-only count, output rows,
+        distinct queries and, when asked, the breakdown.
     """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["TZ"] = "UTC"
@@ -368,14 +416,8 @@ def run_spark(root: Path, spark_memory: str, shuffle_partitions: int | None) -> 
     qk.createOrReplaceTempView("query_keys")
     distinct_queries = qk.count()  # materializes the pandas UDF stage into the cache
     keys_s = time.perf_counter() - job_start
-    observed = spark.sql(
-        load_sql(
-            "q2e/observed_pairs",
-            ds=BENCH_DS,
-            half_life_days=_double(HALF_LIFE_DAYS),
-            max_position=MAX_POSITION,
-        )
-    )
+    sql = load_sql("q2e/observed_pairs", ds=BENCH_DS, half_life_days=_double(HALF_LIFE_DAYS), max_position=MAX_POSITION)
+    observed = spark.sql(sql)
     observed.write.mode("overwrite").parquet(str(output))
     job_s = time.perf_counter() - job_start
     job_cpu_s = tree_cpu_s() - cpu_start
@@ -387,8 +429,10 @@ def run_spark(root: Path, spark_memory: str, shuffle_partitions: int | None) -> 
     searches.select("query").distinct().count()
     distinct_only_s = time.perf_counter() - diag_start
     rows = spark.read.parquet(str(output)).count()
+    steps = spark_breakdown(spark, sql) if breakdown else None
     spark.stop()
     return {
+        "breakdown": steps,
         "session_s": round(session_s, 2),
         "keys_s": round(keys_s, 2),
         "agg_write_s": round(agg_s, 2),
@@ -633,6 +677,9 @@ def print_table(rows: list[dict]) -> None:
             f"{r['ratio']:>7.1f}{r['cpu_ratio']:>10.1f}{sp['peak_rss_mib']:>10,.0f}{dd['peak_rss_mib']:>9,.0f}"
             f"{sp['session_s']:>10.1f}{'yes' if r['check']['agree'] else 'NO':>6}{sp['load_before'][0]:>6.1f}"
         )
+    for r in rows:
+        for name, step in (r["spark"].get("breakdown") or {}).items():
+            print(f"# {r['engagements']:,} spark breakdown {name:<24} wall {step['wall_s']:>7.1f} s  cpu {step['cpu_s']:>7.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -647,13 +694,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2, like local[2])")
     parser.add_argument("--repeats", type=int, default=1, help="runs per engine and rung; the fastest is reported")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--breakdown", action="store_true", help="also time the Spark query's sub-steps (slow)")
     parser.add_argument("--generate-only", action="store_true", help="generate (or check) the rungs' data and stop")
     parser.add_argument("--child", choices=["spark", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child == "spark":
-        print(json.dumps(run_spark(args.root, args.spark_memory, args.shuffle_partitions)))
+        print(json.dumps(run_spark(args.root, args.spark_memory, args.shuffle_partitions, args.breakdown)))
         return 0
     if args.child == "duckdb":
         print(json.dumps(run_duckdb(args.root, args.threads)))
@@ -675,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
         spark_args = ["--child", "spark", "--root", str(root), "--spark-memory", args.spark_memory]
         if args.shuffle_partitions:
             spark_args += ["--shuffle-partitions", str(args.shuffle_partitions)]
+        if args.breakdown:
+            spark_args.append("--breakdown")
         duck_args = ["--child", "duckdb", "--root", str(root), "--threads", str(args.threads)]
         spark_runs, duck_runs = [], []
         for _ in range(args.repeats):
