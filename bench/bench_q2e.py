@@ -679,7 +679,8 @@ def print_table(rows: list[dict]) -> None:
         )
     for r in rows:
         for name, step in (r["spark"].get("breakdown") or {}).items():
-            print(f"# {r['engagements']:,} spark breakdown {name:<24} wall {step['wall_s']:>7.1f} s  cpu {step['cpu_s']:>7.1f} s")
+            wall, cpu = step["wall_s"], step["cpu_s"]
+            print(f"# {r['engagements']:,} spark breakdown {name:<24} wall {wall:>7.1f} s  cpu {cpu:>7.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,7 +101,9 @@ def _first_sql(indexed: list[tuple[int, Check]], value: str) -> str:
         else:
             result = f"CAST({check.raw_value} AS STRING)" if check.raw_value else "CAST(NULL AS STRING)"
         branches.append(f"WHEN {check.element if check.array else check.condition} THEN {result}")
-    return "CASE " + " ".join(branches) + " END" if branches else "CAST(NULL AS INT)"
+    if not branches:
+        return "CAST(NULL AS INT)" if value == "index" else "CAST(NULL AS STRING)"
+    return "CASE " + " ".join(branches) + " END"
 
 
 def case_sql(checks: list[Check]) -> str:
