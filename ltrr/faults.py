@@ -2,10 +2,11 @@
 
 ``inject_bad_rows`` rewrites the raw partitions of a *valid* day (pyarrow only, no Spark)
 so that validation must quarantine exactly the returned number of rows per
-``(table, reason)``. Tests use it, and so can ``make run`` users::
+``(table, reason)``. Tests use it, and so can ``make run`` users (``ltrr inject-faults``
+wraps it)::
 
     python -c "from ltrr.faults import inject_bad_rows; print(inject_bad_rows('data', '2026-01-07', 0.01, 1))"
-    spark-submit jobs/validate_inputs.py --ds 2026-01-07   # then compare report.json
+    LTRR_MAX_REJECTED_SHARE=1 spark-submit jobs/validate_inputs.py --ds 2026-01-07  # compare report.json
 
 What is injected (each kind on its own rows, chosen at random but deterministically from
 ``seed``; ``per kind = max(1, round(share * rows / kinds))`` for each table):
