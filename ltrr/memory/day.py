@@ -112,7 +112,7 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
             evaluation = {
                 "table_ds": previous.name[3:],
                 "searches_ds": ds,
-                **evaluate_next_day(previous_table, day_searches, truth),
+                **evaluate_next_day(previous_table, day_searches, truth, params.top_n),
             }
         counts = written.selectExpr(
             "count(*) AS pairs",

@@ -4,12 +4,17 @@ A table built for day D is used by serving on day D+1, so it is judged on D+1's 
 - coverage: share of searches whose normalized query has an entry in the table;
 - recall (simulated world only, from the ``truth`` table): share of searches whose intended
   entity is in the table's top-N for their query, by query class (head/torso/tail) and by
-  intent type.
+  intent type;
+- recall bound (simulated world only): the same shares for the best table any memory of N
+  entities per query could be, chosen in hindsight from D+1's own intents (the N most
+  intended entities of each query). Memory can only serve needs shared by the people typing a
+  query; where a query's intents are personal (``chill`` means jazz to one customer and
+  techno to another), even the bound is low, and the other retrieval strategies must serve.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ltrr.memory.keys import query_keys
@@ -27,7 +32,24 @@ def _rate(df: DataFrame, flag: str, by: str | None = None) -> dict:
     }
 
 
-def evaluate_next_day(table: DataFrame, searches: DataFrame, truth: DataFrame | None = None) -> dict:
+def _hindsight_best(joined: DataFrame, top_n: int) -> DataFrame:
+    """(query_key, intended_entity_id) pairs of the best top-N table for these very searches."""
+    counts = (
+        joined.where(F.col("query_key").isNotNull() & (F.col("query_key") != ""))
+        .groupBy("query_key", "intended_entity_id")
+        .agg(F.count(F.lit(1)).alias("n"))
+    )
+    order = Window.partitionBy("query_key").orderBy(F.desc("n"), F.col("intended_entity_id"))
+    return (
+        counts.withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= top_n)
+        .select("query_key", "intended_entity_id", F.lit(True).alias("in_bound"))
+    )
+
+
+def evaluate_next_day(
+    table: DataFrame, searches: DataFrame, truth: DataFrame | None = None, top_n: int | None = None
+) -> dict:
     """Coverage and (with truth) recall of a memory table on a later day's searches.
 
     Args:
@@ -57,5 +79,15 @@ def evaluate_next_day(table: DataFrame, searches: DataFrame, truth: DataFrame | 
             "by_query_class": _rate(joined, "hit", "query_class"),
             "by_intent_type": _rate(joined, "hit", "intent_type"),
         }
+        if top_n is not None:
+            bound = joined.join(_hindsight_best(joined, top_n), ["query_key", "intended_entity_id"], "left").fillna(
+                False, subset=["in_bound"]
+            )
+            result["recall_bound"] = {
+                "top_n": top_n,
+                "overall": _rate(bound, "in_bound"),
+                "by_query_class": _rate(bound, "in_bound", "query_class"),
+                "by_intent_type": _rate(bound, "in_bound", "intent_type"),
+            }
         joined.unpersist()
     return result

@@ -93,6 +93,11 @@ def test_next_day_coverage_and_recall_are_reported(world) -> None:
     assert 0 < evaluation["coverage"]["rate"] <= 1
     assert set(evaluation["recall"]["by_query_class"]) <= {"head", "torso", "tail"}
     assert 0 <= evaluation["recall"]["overall"]["rate"] <= 1
+    # No table of N entities per query can beat the hindsight best one.
+    bound = evaluation["recall_bound"]
+    assert bound["top_n"] == 50
+    for cls, got in evaluation["recall"]["by_query_class"].items():
+        assert got["rate"] <= bound["by_query_class"][cls]["rate"] + 1e-12, cls
 
 
 def test_rerun_gives_identical_output(world, spark) -> None:
