@@ -43,6 +43,9 @@ def spark() -> Iterator[object]:
     from ltrr.spark_conf import session_conf
 
     conf = session_conf(load_settings(spark_master="local[2]", spark_shuffle_partitions=2), local=True)
+    # Tests run many short jobs on tiny data: the C1 JIT alone compiles faster than it would
+    # gain from C2 (measured: about half the JVM time of the memory tests).
+    conf["spark.driver.extraJavaOptions"] = "-XX:+TieredCompilation -XX:TieredStopAtLevel=1"
     builder = SparkSession.builder.master("local[2]").appName("ltrr-tests")
     for key, value in conf.items():
         builder = builder.config(key, value)
