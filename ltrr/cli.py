@@ -1,4 +1,4 @@
-"""The ``ltrr`` command line: simulate a world, run the nightly DAG, inspect a day.
+"""The ``ltrr`` command line: simulate a world, run the nightly DAG, inspect a day, manage bundles.
 
 Every command builds one ``Settings`` from ``LTRR_*`` variables (flags override them) and
 passes it down. Heavy libraries are imported inside the commands, so ``ltrr --help`` is fast.
@@ -63,6 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--ds", type=_date, required=True, help="day to corrupt")
     faults.add_argument("--share", type=_share, default=0.01, help="share of rows to corrupt per table")
     faults.add_argument("--seed", type=int, default=0, help="random seed of the corruption")
+
+    bundle = sub.add_parser(
+        "bundle", help="published bundles: list, show, verify, promote, rollback, diff (see docs/bundle.md)"
+    )
+    bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
+    b_list = bundle_sub.add_parser("list", help="bundles in the store, newest first, with gates and aliases")
+    b_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    b_show = bundle_sub.add_parser("show", help="a bundle's manifest: lineage, gates, metrics")
+    b_show.add_argument("version", metavar="VERSION", help="a version, champion or candidate")
+    b_show.add_argument("--json", action="store_true", help="print manifest.json")
+    b_verify = bundle_sub.add_parser("verify", help="check the manifest and every file's checksum")
+    b_verify.add_argument("version", metavar="VERSION", help="a version, champion, candidate, or a bundle path/URL")
+    b_promote = bundle_sub.add_parser("promote", help="make a bundle the champion (MLflow alias and store)")
+    b_promote.add_argument("version", metavar="VERSION", help="a version or candidate")
+    b_promote.add_argument("--force", action="store_true", help="promote even though a gate failed")
+    bundle_sub.add_parser("rollback", help="move champion back to the previous champion")
+    b_diff = bundle_sub.add_parser("diff", help="metric, parameter and file changes from bundle A to bundle B")
+    b_diff.add_argument("a", metavar="A", help="a version, champion or candidate")
+    b_diff.add_argument("b", metavar="B", help="a version, champion or candidate")
+    b_publish = bundle_sub.add_parser("publish", help="publish the bundle of a day (what the nightly DAG does)")
+    b_publish.add_argument("--ds", type=_date, required=True, help="day to publish")
     return parser
 
 
@@ -174,12 +195,28 @@ def cmd_inject_faults(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
+    """Bundle commands (``ltrr bundle list|show|verify|promote|rollback|diff|publish``).
+
+    Exit codes: 0 done; 1 refused (verification failed, gate failed, unknown version, nothing to publish).
+    """
+    from ltrr.bundle.cli import run_bundle_command
+    from ltrr.bundle.errors import BundleError
+
+    try:
+        return run_bundle_command(settings, args)
+    except BundleError as exc:
+        print(f"ltrr bundle {args.bundle_command}: {exc}", file=sys.stderr)
+        return 1
+
+
 COMMANDS = {
     "simulate": cmd_simulate,
     "run": cmd_run,
     "summary": cmd_summary,
     "config": cmd_config,
     "inject-faults": cmd_inject_faults,
+    "bundle": cmd_bundle,
 }
 
 

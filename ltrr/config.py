@@ -86,6 +86,49 @@ class Settings(BaseSettings):
         30, ge=1, description="Fewest position-1 clicks on randomized searches needed to estimate examination."
     )
 
+    # --- embeddings and ANN (docs/embeddings.md) -------------------------------------------
+    embed_window_days: int = Field(
+        30, ge=1, description="Look-back window of the interactions job, in days ending at ds."
+    )
+    embed_half_life_days: float = Field(
+        14.0, gt=0, description="Half-life of the exponential time decay of engagement weights, in days."
+    )
+    embed_alpha: float = Field(
+        2.0, gt=0, description="Confidence slope: confidence = 1 + alpha * decayed engagement weight."
+    )
+    embed_model: Literal["als", "bpr"] = Field("als", description="Factorization model: als (default) or bpr.")
+    embed_factors: int = Field(64, ge=2, description="Latent factors per user and entity.")
+    embed_regularization: float = Field(1.0, ge=0, description="L2 regularization of the factor model.")
+    embed_iterations: int = Field(15, ge=1, description="ALS sweeps (or BPR epochs) of the factor model.")
+    embed_learning_rate: float = Field(0.05, gt=0, description="BPR learning rate (ignored by ALS).")
+    embed_num_threads: int = Field(
+        1, ge=1, description="Threads of the ALS solver (BPR always uses 1, to stay deterministic)."
+    )
+    embed_popularity_weight: float = Field(
+        32.0, ge=0, description="Weight of the popularity prior added to personalized scores (0 turns it off)."
+    )
+    embed_n_trees: int = Field(50, ge=1, description="Trees of the Annoy index over entity vectors.")
+    embed_search_k: int = Field(
+        50_000, ge=1, description="Annoy search_k (nodes inspected per query) used by serving and the recall gate."
+    )
+    embed_recall_threshold: float = Field(
+        0.95, ge=0, le=1, description="Recall gate: least recall@10 of Annoy against exact search."
+    )
+    embed_recall_sample: int = Field(
+        500, ge=1, description="Users and entities sampled (each) as queries of the recall gate."
+    )
+    embed_max_norm: float = Field(
+        1_000.0, gt=0, description="Validation bound: largest factor norm allowed (divergence guard)."
+    )
+    embed_eval_k: int = Field(50, ge=1, description="K of the next-day hit rate (personalized and popularity top-K).")
+
+    # --- bundle publishing (docs/bundle.md) -------------------------------------------------
+    bundle_keep: int = Field(
+        10, ge=1, description="Bundles kept in the store; the champion and the rollback target are never deleted."
+    )
+    bundle_model_name: str = Field("ltrr-bundle", min_length=1, description="MLflow registered model of the bundles.")
+    bundle_experiment: str = Field("ltrr-bundle", min_length=1, description="MLflow experiment of the publish runs.")
+
     @field_validator("data_root", "state_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

@@ -17,8 +17,15 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_help_lists_every_command() -> None:
     proc = _run("--help")
     assert proc.returncode == 0
-    for command in ("simulate", "run", "summary", "config", "inject-faults"):
+    for command in ("simulate", "run", "summary", "config", "inject-faults", "bundle"):
         assert command in proc.stdout
+
+
+def test_bundle_help_lists_every_action() -> None:
+    proc = _run("bundle", "--help")
+    assert proc.returncode == 0
+    for action in ("list", "show", "verify", "promote", "rollback", "diff"):
+        assert f"    {action} " in proc.stdout
 
 
 def test_simulate_help_documents_its_flags() -> None:

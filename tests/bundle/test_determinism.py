@@ -1,0 +1,84 @@
+"""Same inputs and config give the same content hash; any content change gives another."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from bundle_days import DaySpec, gx_result, write_day
+
+from ltrr.bundle.assemble import assemble_day, bundle_file_name
+from ltrr.bundle.hashing import volatile_json_digest
+from ltrr.bundle.manifest import Manifest
+from ltrr.bundle.store import BundleStore
+from ltrr.config import Settings, load_settings
+
+
+def _assemble(settings: Settings, ds: str = "2026-01-07") -> Manifest:
+    return assemble_day(settings, ds, BundleStore(settings.bundle_store).new_staging())
+
+
+def _settings(root: Path) -> Settings:
+    return load_settings(data_root=root / "data", state_dir=root / "state", bundle_store=str(root / "bundles"))
+
+
+def test_same_inputs_give_the_same_content_hash(tmp_path: Path) -> None:
+    # Two separate runs of the "pipeline": the Spark part files get other random ids and
+    # GX writes other timestamps and ids, the data is the same.
+    a, b = _settings(tmp_path / "a"), _settings(tmp_path / "b")
+    write_day(a.data_root, DaySpec("2026-01-07", seed=5))
+    write_day(b.data_root, DaySpec("2026-01-07", seed=5))
+    part_a = next((a.data_root / "artifacts/q2e/ds=2026-01-07/serving").glob("part-*.parquet")).name
+    part_b = next((b.data_root / "artifacts/q2e/ds=2026-01-07/serving").glob("part-*.parquet")).name
+    assert part_a != part_b
+    gx_a = (a.data_root / "artifacts/q2e/ds=2026-01-07/validation.json").read_bytes()
+    assert gx_a != (b.data_root / "artifacts/q2e/ds=2026-01-07/validation.json").read_bytes()
+
+    ma, mb = _assemble(a), _assemble(b)
+    assert ma.content_hash == mb.content_hash
+    assert ma.bundle_version == mb.bundle_version == f"2026-01-07-{ma.content_hash[7:19]}"
+    # ... and a second assembly of the same folder, later, too.
+    assert _assemble(a).content_hash == ma.content_hash
+
+
+def test_a_changed_value_or_parameter_changes_the_hash(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_day(settings.data_root, DaySpec("2026-01-07", seed=5))
+    before = _assemble(settings).content_hash
+
+    report = settings.data_root / "artifacts/q2e/ds=2026-01-07/report.json"
+    data = json.loads(report.read_text())
+    data["params"]["top_n"] = 49
+    report.write_text(json.dumps(data))
+    after_param = _assemble(settings).content_hash
+    assert after_param != before
+
+    shutil.rmtree(settings.data_root)  # the jobs replace a day's folders as a whole
+    write_day(settings.data_root, DaySpec("2026-01-07", seed=6))  # other data, same layout
+    assert _assemble(settings).content_hash not in (before, after_param)
+
+
+def test_gx_noise_is_ignored_but_gx_outcome_is_not(tmp_path: Path) -> None:
+    one, two, failed = tmp_path / "1.json", tmp_path / "2.json", tmp_path / "3.json"
+    one.write_text(json.dumps(gx_result(True, 10)))
+    two.write_text(json.dumps(gx_result(True, 10)))
+    failed.write_text(json.dumps(gx_result(False, 10)))
+    assert one.read_bytes() != two.read_bytes()
+    assert volatile_json_digest(one) == volatile_json_digest(two)
+    assert volatile_json_digest(one) != volatile_json_digest(failed)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("part-00000-0552869e-fd0d-44b8-8cd3-d80d6f2c432a-c000.zstd.parquet", "part-00000-c000.zstd.parquet"),
+        ("part-00012-29d45a0e-597e-4096-a2c5-ac2437119d9a-c001.snappy.parquet", "part-00012-c001.snappy.parquet"),
+        ("part-00003-29d45a0e-597e-4096-a2c5-ac2437119d9a.parquet", "part-00003.parquet"),
+        ("items.ann", "items.ann"),
+        ("part-00000.parquet", "part-00000.parquet"),
+    ],
+)
+def test_spark_part_names_lose_their_random_id(name: str, expected: str) -> None:
+    assert bundle_file_name(name) == expected
