@@ -20,7 +20,17 @@ backfilled on its own and gives the same result):
 5. ``memory_gate`` — fails the run, without retries, when the memory table failed its
    validation suite.
 
-Later steps (embeddings, ranker, bandit, bundle) hang off the gates.
+6. ``build_interactions`` — Spark job ``jobs/build_interactions.py --ds {{ ds }}`` (in parallel
+   with ``build_q2e``): the user × entity confidence matrix of the look-back window of clean
+   engagements, with dense id maps and the query × entity weights.
+7. ``train_embeddings`` — ``jobs/train_embeddings.py --ds {{ ds }}`` through spark-submit: the
+   model fit (implicit ALS/BPR) and the Annoy index build run on one machine, the Spark
+   driver; the session is used for the GX suites of the factor tables. Enforces the recall
+   gate (Annoy recall@10 against exact search at the configured ``search_k``).
+8. ``embeddings_gate`` — fails the run, without retries, when the recall gate or a suite
+   rejected the embeddings (nothing was published).
+
+Later steps (ranker, bandit, bundle) hang off the gates.
 
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
@@ -57,7 +67,7 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def ltrr_nightly() -> None:
-    """Validate one day of raw search logs, then build the day's Q2E memory table."""
+    """Validate one day of raw search logs, then build the day's Q2E memory table and embeddings."""
 
     @task(retries=3, retry_delay=dt.timedelta(minutes=5))
     def check_raw_inputs(ds: str | None = None) -> dict[str, str]:
@@ -109,7 +119,39 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
-    check_raw_inputs() >> validate_inputs >> validation_gate() >> build_q2e >> memory_gate()
+    build_interactions = SparkSubmitOperator(
+        task_id="build_interactions",
+        application=str(JOBS_DIR / "build_interactions.py"),
+        application_args=["--ds", "{{ ds }}"],
+        conn_id="spark_default",
+        name="ltrr-build-interactions-{{ ds }}",
+    )
+
+    train_embeddings = SparkSubmitOperator(
+        task_id="train_embeddings",
+        application=str(JOBS_DIR / "train_embeddings.py"),
+        application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
+        conn_id="spark_default",
+        name="ltrr-train-embeddings-{{ ds }}",
+    )
+
+    @task(retries=0)
+    def embeddings_gate(ds: str | None = None) -> dict:
+        """Stop the run, without retries, when the recall gate or validation rejected the embeddings."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.embed.gate import require_published_embeddings
+        from ltrr.orchestration.checks import DayRejected
+
+        try:
+            return require_published_embeddings(load_settings(), ds)
+        except DayRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    accepted = check_raw_inputs() >> validate_inputs >> validation_gate()
+    accepted >> build_q2e >> memory_gate()
+    accepted >> build_interactions >> train_embeddings >> embeddings_gate()
 
 
 ltrr_nightly()

@@ -72,15 +72,21 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["tasks"] == {
         "check_raw_inputs": ["validate_inputs"],
         "validate_inputs": ["validation_gate"],
-        "validation_gate": ["build_q2e"],
+        "validation_gate": ["build_interactions", "build_q2e"],
         "build_q2e": ["memory_gate"],
         "memory_gate": [],
+        "build_interactions": ["train_embeddings"],
+        "train_embeddings": ["embeddings_gate"],
+        "embeddings_gate": [],
     }
     # A data rejection is deterministic: the gate must not retry it; the Spark job may.
     assert dag_info["retries"]["validation_gate"] == 0
     assert dag_info["retries"]["memory_gate"] == 0
+    assert dag_info["retries"]["embeddings_gate"] == 0
     assert dag_info["retries"]["validate_inputs"] >= 1
     assert dag_info["retries"]["build_q2e"] >= 1
+    assert dag_info["retries"]["build_interactions"] >= 1
+    assert dag_info["retries"]["train_embeddings"] >= 1
 
 
 def _rows(path: Path) -> int:
@@ -114,11 +120,20 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "validation_gate": "success",
         "build_q2e": "success",
         "memory_gate": "success",
+        "build_interactions": "success",
+        "train_embeddings": "success",
+        "embeddings_gate": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
     assert report["status"] == "accepted"
     memory = json.loads((artifact_dir(settings.data_root, ds) / "report.json").read_text())
     assert memory["validation"]["success"] is True and memory["rows"]["pairs"] > 0
+    embeddings = artifact_dir(settings.data_root, ds, "embeddings")
+    metrics = json.loads((embeddings / "metrics.json").read_text())
+    assert metrics["recall"]["passed"] is True and metrics["recall"]["recall"] >= 0.95
+    assert metrics["index"]["items"] == metrics["rows"]["entities"] > 0
+    for name in ("item_factors.parquet", "user_factors.parquet", "query_vectors.parquet", "items.ann"):
+        assert (embeddings / name).is_file(), name
     for table in LOG_TABLES:
         raw = _rows(partition_path(settings.data_root, "raw", table, ds))
         clean = _rows(partition_path(settings.data_root, "clean", table, ds))
@@ -141,4 +156,5 @@ def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Set
     assert result.task_states["validate_inputs"] == "success", log[-4000:]
     assert result.task_states["validation_gate"] == "failed"
     assert result.task_states["build_q2e"] == "upstream_failed"
+    assert result.task_states["build_interactions"] == "upstream_failed"
     assert "threshold" in log
