@@ -29,8 +29,12 @@ backfilled on its own and gives the same result):
    gate (Annoy recall@10 against exact search at the configured ``search_k``).
 8. ``embeddings_gate`` — fails the run, without retries, when the recall gate or a suite
    rejected the embeddings (nothing was published).
+9. ``publish_bundle`` — after both gates passed: assembles the day's artifacts into one
+   verified bundle in the bundle store, registers it in MLflow as ``candidate`` and promotes
+   it to ``champion`` (``ltrr.bundle.publish_day``, docs/bundle.md). A failed gate upstream
+   means no publish at all, so the previous champion keeps serving.
 
-Later steps (ranker, bandit, bundle) hang off the gates.
+Later steps (ranker, bandit) will hang off the gates and feed ``publish_bundle``.
 
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
@@ -149,9 +153,18 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    def publish_bundle(ds: str | None = None) -> dict:
+        """Publish the day's artifacts as one verified, versioned bundle (MLflow candidate/champion)."""
+        from ltrr.bundle import publish_day
+        from ltrr.config import load_settings
+
+        return publish_day(load_settings(), ds).to_dict()
+
     accepted = check_raw_inputs() >> validate_inputs >> validation_gate()
-    accepted >> build_q2e >> memory_gate()
-    accepted >> build_interactions >> train_embeddings >> embeddings_gate()
+    memory = accepted >> build_q2e >> memory_gate()
+    embeddings = accepted >> build_interactions >> train_embeddings >> embeddings_gate()
+    [memory, embeddings] >> publish_bundle()
 
 
 ltrr_nightly()

@@ -9,10 +9,19 @@
 -- weight is 0.5 ^ (age / half life). A shown result is
 --   clicked  when it has any engagement in that search,
 --   positive when it was played, liked or added, or clicked without a skip.
--- Engagements are gathered per search (one small array per engaged search) and joined to
--- the searches before their shown lists are exploded, so the join shuffles one row per
--- search instead of one row per impression.
-WITH acted AS (
+WITH shown AS (
+  SELECT k.query_key,
+         sh.entity_id,
+         sh.position,
+         s.search_id,
+         s.ts,
+         datediff(DATE '${ds}', to_date(s.ds)) AS age_days
+  FROM window_searches s
+  JOIN query_keys k ON s.query = k.query
+  LATERAL VIEW explode(s.shown) t AS sh
+  WHERE k.query_key <> ''
+),
+eng AS (
   SELECT search_id,
          entity_id,
          MAX(CASE WHEN action = 'play' THEN 1 ELSE 0 END)           AS played,
@@ -21,47 +30,21 @@ WITH acted AS (
   FROM window_engagements
   GROUP BY search_id, entity_id
 ),
-acted_by_search AS (
-  SELECT search_id,
-         collect_list(named_struct('entity_id', entity_id, 'played', played,
-                                   'liked', liked, 'skipped', skipped)) AS acts
-  FROM acted
-  GROUP BY search_id
-),
-keyed AS (
-  SELECT k.query_key,
-         s.search_id,
-         s.ts,
-         s.shown,
-         datediff(DATE '${ds}', to_date(s.ds)) AS age_days
-  FROM window_searches s
-  JOIN query_keys k ON s.query = k.query
-  WHERE k.query_key <> ''
-),
-shown AS (
-  SELECT keyed.query_key,
-         sh.entity_id,
-         sh.position,
-         keyed.ts,
-         keyed.age_days,
-         try_element_at(filter(a.acts, x -> x.entity_id = sh.entity_id), 1) AS act
-  FROM keyed
-  LEFT JOIN acted_by_search a ON keyed.search_id = a.search_id
-  LATERAL VIEW explode(keyed.shown) t AS sh
-),
 impressions AS (
   SELECT shown.query_key,
          shown.entity_id,
          shown.ts,
-         CASE WHEN act IS NULL THEN 0 ELSE 1 END                      AS clicked,
-         COALESCE(act.played, 0)                                      AS played,
-         COALESCE(act.liked, 0)                                       AS liked,
-         COALESCE(act.skipped, 0)                                     AS skipped,
-         CASE WHEN act.played = 1 OR act.liked = 1
-                OR (act IS NOT NULL AND act.skipped = 0) THEN 1 ELSE 0 END AS positive,
+         CASE WHEN e.search_id IS NULL THEN 0 ELSE 1 END             AS clicked,
+         COALESCE(e.played, 0)                                        AS played,
+         COALESCE(e.liked, 0)                                         AS liked,
+         COALESCE(e.skipped, 0)                                       AS skipped,
+         CASE WHEN e.played = 1 OR e.liked = 1
+                OR (e.search_id IS NOT NULL AND e.skipped = 0) THEN 1 ELSE 0 END AS positive,
          x.exam,
          pow(0.5, shown.age_days / ${half_life_days})                 AS decay
   FROM shown
+  LEFT JOIN eng e
+    ON shown.search_id = e.search_id AND shown.entity_id = e.entity_id
   JOIN examination x
     ON x.position = LEAST(shown.position, ${max_position})
 )

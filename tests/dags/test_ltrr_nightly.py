@@ -74,10 +74,11 @@ def test_dag_shape(dag_info: dict) -> None:
         "validate_inputs": ["validation_gate"],
         "validation_gate": ["build_interactions", "build_q2e"],
         "build_q2e": ["memory_gate"],
-        "memory_gate": [],
+        "memory_gate": ["publish_bundle"],
         "build_interactions": ["train_embeddings"],
         "train_embeddings": ["embeddings_gate"],
-        "embeddings_gate": [],
+        "embeddings_gate": ["publish_bundle"],
+        "publish_bundle": [],
     }
     # A data rejection is deterministic: the gate must not retry it; the Spark job may.
     assert dag_info["retries"]["validation_gate"] == 0
@@ -101,6 +102,7 @@ def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, s
     settings = load_settings(
         data_root=tmp / "data",
         state_dir=tmp / "state",
+        bundle_store=str(tmp / "bundles"),
         sim_scale="small",
         spark_master="local[2]",
         spark_shuffle_partitions=2,
@@ -123,6 +125,7 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "build_interactions": "success",
         "train_embeddings": "success",
         "embeddings_gate": "success",
+        "publish_bundle": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
     assert report["status"] == "accepted"
@@ -134,6 +137,12 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
     assert metrics["index"]["items"] == metrics["rows"]["entities"] > 0
     for name in ("item_factors.parquet", "user_factors.parquet", "query_vectors.parquet", "items.ann"):
         assert (embeddings / name).is_file(), name
+    # The day's bundle was published, verified on load, and holds both artifacts.
+    from ltrr.serving import load_bundle
+
+    bundle = load_bundle(settings.bundle_store, alias="champion")
+    assert bundle.manifest.ds == ds
+    assert set(bundle.manifest.artifacts) >= {"q2e", "embeddings"}
     for table in LOG_TABLES:
         raw = _rows(partition_path(settings.data_root, "raw", table, ds))
         clean = _rows(partition_path(settings.data_root, "clean", table, ds))

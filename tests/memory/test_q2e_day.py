@@ -47,9 +47,7 @@ def test_artifact_layout_and_validation(world) -> None:
     report = reports[DAY2]
     assert report["validation"]["success"] is True
     assert report["rows"]["pairs"] > 0
-    assert report["window"]["missing_days"] == [
-        (START - dt.timedelta(days=n)).isoformat() for n in range(5, 0, -1)
-    ]
+    assert report["window"]["missing_days"] == [(START - dt.timedelta(days=n)).isoformat() for n in range(5, 0, -1)]
     serving = pq.read_table(folder / "serving").to_pylist()
     assert all(len(r["entity_ids"]) == len(r["scores"]) <= 50 for r in serving)
     assert all(r["scores"] == sorted(r["scores"], reverse=True) for r in serving)
