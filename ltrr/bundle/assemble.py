@@ -64,14 +64,18 @@ class _Collector:
         self.staging = staging
         self.files: dict[str, FileEntry] = {}
 
-    def add_file(self, src: Path, dest: str, volatile: bool) -> None:
+    def add_file(self, src: Path, dest: str, volatile: bool, rendering_of: Path | None = None) -> None:
+        """Copy one file; ``rendering_of``: the GX result JSON an HTML page renders (hashed as it)."""
         check_suffix(dest)
         if dest in self.files:
             raise ValueError(f"two source files map to the same bundle path {dest!r} (from {src})")
         target = self.staging / dest
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = copy_and_hash(src, target)
-        content = volatile_json_digest(target) if volatile else None
+        if rendering_of is not None:
+            content = volatile_json_digest(rendering_of)
+        else:
+            content = volatile_json_digest(target) if volatile else None
         self.files[dest] = FileEntry(path=dest, sha256=digest, size=size, content_sha256=content)
 
     def add_tree(self, src: Path, dest: str, volatile: tuple[str, ...] = ()) -> None:
@@ -82,7 +86,16 @@ class _Collector:
             rel_posix = rel.as_posix()
             is_volatile = any(fnmatch.fnmatchcase(rel_posix, pattern) for pattern in volatile)
             renamed = "/".join([*rel.parts[:-1], bundle_file_name(rel.name)])
-            self.add_file(path, f"{dest}/{renamed}", is_volatile)
+            # A Data Docs page beside a GX result (X.html next to X.json) renders that result.
+            result = path.with_suffix(".json")
+            rendering_of = (
+                result
+                if path.suffix == ".html"
+                and result.is_file()
+                and any(fnmatch.fnmatchcase(rel.with_suffix(".json").as_posix(), p) for p in volatile)
+                else None
+            )
+            self.add_file(path, f"{dest}/{renamed}", is_volatile, rendering_of)
 
 
 def _read_facts(kind: ArtifactKind, folder: Path) -> ArtifactFacts:

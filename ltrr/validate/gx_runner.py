@@ -79,6 +79,30 @@ def new_context(gx: Any) -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def write_data_docs_page(result: Any, path: Path) -> Path:
+    """Render a GX validation result as a Data Docs HTML page (GX's own renderer and template).
+
+    The page is for people reading a run (which expectation failed, on how many rows); the
+    JSON beside it stays the machine-readable record. GX puts a render time and random element
+    ids in the page, so two renderings of one result differ: the bundle hashes a page as the
+    result it renders (``ltrr.bundle.assemble``).
+
+    Args:
+        result: the ``ExpectationSuiteValidationResult`` of a run.
+        path: the HTML file to write.
+
+    Returns:
+        ``path``.
+    """
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
 def run_suite(
     frame: DataFrame,
     *,
@@ -120,5 +144,6 @@ def run_suite(
     result_path = Path(result_path)
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(result.to_json_dict(), indent=2, sort_keys=True, default=str) + "\n")
+    write_data_docs_page(result, result_path.with_suffix(".html"))
     failed = tuple(describe_failure(r) for r in result.results if not r.success)
     return GxResult(suite_name, bool(result.success), len(result.results), failed, result_path.name)

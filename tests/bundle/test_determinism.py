@@ -82,3 +82,19 @@ def test_gx_noise_is_ignored_but_gx_outcome_is_not(tmp_path: Path) -> None:
 )
 def test_spark_part_names_lose_their_random_id(name: str, expected: str) -> None:
     assert bundle_file_name(name) == expected
+
+
+def test_data_docs_pages_are_hashed_as_the_result_they_render(tmp_path: Path) -> None:
+    # GX stamps every rendering with a time and random element ids: two renderings of one
+    # result differ byte for byte, and must not change the bundle's content hash.
+    a, b = _settings(tmp_path / "a"), _settings(tmp_path / "b")
+    for settings, noise in ((a, "rendered 00:01 id 1b2c"), (b, "rendered 00:02 id 9f8e")):
+        write_day(settings.data_root, DaySpec("2026-01-07", seed=5))
+        page = settings.data_root / "artifacts/q2e/ds=2026-01-07/validation.html"
+        page.write_text(f"<html>{noise}</html>")
+    ma, mb = _assemble(a), _assemble(b)
+    assert "q2e/validation.html" in {f.path for f in ma.files}
+    assert ma.content_hash == mb.content_hash
+    # The page's own bytes are still checksummed (tampering is caught on load).
+    sha = {f.path: f.sha256 for f in ma.files}["q2e/validation.html"]
+    assert sha != {f.path: f.sha256 for f in mb.files}["q2e/validation.html"]

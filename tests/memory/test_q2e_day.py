@@ -42,8 +42,10 @@ def world(spark, tmp_path_factory: pytest.TempPathFactory):
 def test_artifact_layout_and_validation(world) -> None:
     settings, reports = world
     folder = artifact_dir(settings.data_root, DAY2)
-    for name in ("table", "serving", "examination.json", "validation.json", "report.json"):
+    for name in ("table", "serving", "examination.json", "validation.json", "validation.html", "report.json"):
         assert (folder / name).exists(), name
+    # The GX result's Data Docs page, rendered by GX, names what was checked.
+    assert "values must never be null" in (folder / "validation.html").read_text()
     report = reports[DAY2]
     assert report["validation"]["success"] is True
     assert report["rows"]["pairs"] > 0
