@@ -35,7 +35,7 @@ class EmbedParams:
     num_threads: int = 1
     popularity_weight: float = 32.0
     n_trees: int = 50
-    search_k: int = 50_000
+    search_k: int = 100_000
     recall_threshold: float = 0.95
     recall_sample: int = 500
     max_norm: float = 1_000.0
