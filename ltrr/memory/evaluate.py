@@ -7,9 +7,10 @@ A table built for day D is used by serving on day D+1, so it is judged on D+1's 
   intent type;
 - recall bound (simulated world only): the same shares for the best table any memory of N
   entities per query could be, chosen in hindsight from D+1's own intents (the N most
-  intended entities of each query). Memory can only serve needs shared by the people typing a
-  query; where a query's intents are personal (``chill`` means jazz to one customer and
-  techno to another), even the bound is low, and the other retrieval strategies must serve.
+  intended entities of each query; in-sample, so optimistic). Memory can only serve needs
+  shared by the people typing a query; where a query's intents are personal (``chill`` means
+  jazz to one customer and techno to another), the bound drops below 1 and the other
+  retrieval strategies must serve the rest.
 """
 
 from __future__ import annotations
