@@ -22,43 +22,17 @@ Engagements: 13 in = 10 used + 1 no_user + 1 unknown_action + 1 not_in_catalog.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pyarrow.parquet as pq
 import pytest
+from contract_rows import at, search_row, track_row
 
 from ltrr.embed.interactions import build_interactions_day
 from ltrr.schemas import CATALOG, ENGAGEMENTS, SEARCHES
 from ltrr.zones import artifact_dir, partition_path
 
 D, D1 = "2026-01-10", "2026-01-09"
-
-
-def _ts(day: str, minute: int) -> dt.datetime:
-    return dt.datetime.fromisoformat(day).replace(hour=10, minute=minute, tzinfo=dt.UTC)
-
-
-def _search(sid: str, day: str, user: str, query: str) -> dict:
-    return {
-        "search_id": sid,
-        "ts": _ts(day, 0),
-        "user_id": user,
-        "session_id": "x",
-        "query": query,
-        "locale": "en-US",
-        "device": "mobile",
-        "context": {},
-        "plan_id": "p1",
-        "plan": [{"strategy": "lexical", "budget": 10}],
-        "propensity": 0.5,
-        "policy_version": "t",
-        "ranker_version": "t",
-        "bundle_version": "t",
-        "candidates": [{"entity_id": "e1", "strategy": "lexical", "rank": 1, "score": 1.0}],
-        "shown": [{"entity_id": "e1", "position": 1, "score": 1.0}],
-        "shown_randomized": False,
-    }
 
 
 ENGAGEMENT_ROWS = [
@@ -77,25 +51,6 @@ ENGAGEMENT_ROWS = [
     ("s5", D, "u3", "e1", "zap", None),
     ("s6", D, "", "e1", "click", None),
 ]
-
-
-def _entity(eid: str) -> dict:
-    return {
-        "entity_id": eid,
-        "entity_type": "track",
-        "title": f"Title {eid}",
-        "artist_id": "art_1",
-        "artist": "Someone",
-        "album": None,
-        "parent_id": None,
-        "genres": ["pop"],
-        "topics": [],
-        "language": "en",
-        "popularity": 0.1,
-        "duration_ms": 200_000,
-        "added_ds": dt.date(2026, 1, 1),
-        "description": "",
-    }
 
 
 def _write(spark, settings, table: str, schema, rows: list[dict], day: str) -> None:
@@ -119,12 +74,15 @@ def built(spark, tmp_path_factory: pytest.TempPathFactory):
     )
     searches = {
         D: [
-            _search("s1", D, "u1", "Love Songs"),
-            _search("s4", D, "u2", "Chill"),
-            _search("s5", D, "u3", "love songs"),
-            _search("s6", D, "", "x"),
+            search_row("s1", D, "Love Songs", ["e1"], user_id="u1"),
+            search_row("s4", D, "Chill", ["e1"], user_id="u2"),
+            search_row("s5", D, "love songs", ["e1"], user_id="u3"),
+            search_row("s6", D, "x", ["e1"], user_id=""),
         ],
-        D1: [_search("s2", D1, "u1", "love songs!"), _search("s3", D1, "u2", "chill")],
+        D1: [
+            search_row("s2", D1, "love songs!", ["e1"], user_id="u1"),
+            search_row("s3", D1, "chill", ["e1"], user_id="u2"),
+        ],
     }
     for day in (D, D1):
         _write(spark, settings, "searches", SEARCHES, searches[day], day)
@@ -132,7 +90,7 @@ def built(spark, tmp_path_factory: pytest.TempPathFactory):
             {
                 "engagement_id": f"{sid}-{n}",
                 "search_id": sid,
-                "ts": _ts(d, n + 1),
+                "ts": at(d, minute=n + 1),
                 "user_id": user,
                 "entity_id": entity,
                 "position": 1,
@@ -143,7 +101,14 @@ def built(spark, tmp_path_factory: pytest.TempPathFactory):
             if d == day
         ]
         _write(spark, settings, "engagements", ENGAGEMENTS, rows, day)
-    _write(spark, settings, "catalog", CATALOG, [_entity("e1"), _entity("e2"), _entity("e3")], D)
+    _write(
+        spark,
+        settings,
+        "catalog",
+        CATALOG,
+        [track_row(e, f"Title {e}", "Someone", "2026-01-01") for e in ("e1", "e2", "e3")],
+        D,
+    )
     report = build_interactions_day(spark, settings, D)
     return settings, report, artifact_dir(settings.data_root, D, "interactions")
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from contract_rows import at, search_row, track_row
 
 from ltrr.debias.examination import ExaminationCurve
 from ltrr.memory.q2e import Q2EParams, build_memory
@@ -38,63 +39,16 @@ D = "2026-01-10"
 D1 = "2026-01-09"
 
 
-def _ts(day: str, hour: int) -> dt.datetime:
-    return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.UTC)
-
-
-def _search(sid: str, day: str, query: str, shown: list[str]) -> dict:
-    return {
-        "search_id": sid,
-        "ts": _ts(day, 10),
-        "user_id": "u1",
-        "session_id": "x",
-        "query": query,
-        "locale": "en-US",
-        "device": "mobile",
-        "context": {},
-        "plan_id": "p1",
-        "plan": [{"strategy": "lexical", "budget": 10}],
-        "propensity": 0.5,
-        "policy_version": "t",
-        "ranker_version": "t",
-        "bundle_version": "t",
-        "candidates": [
-            {"entity_id": e, "strategy": "lexical", "rank": i + 1, "score": 1.0} for i, e in enumerate(shown)
-        ],
-        "shown": [{"entity_id": e, "position": i + 1, "score": 1.0} for i, e in enumerate(shown)],
-        "shown_randomized": False,
-    }
-
-
 def _eng(eid: str, sid: str, day: str, entity: str, position: int, action: str) -> dict:
     return {
         "engagement_id": eid,
         "search_id": sid,
-        "ts": _ts(day, 11),
+        "ts": at(day, 11),
         "user_id": "u1",
         "entity_id": entity,
         "position": position,
         "action": action,
         "amount_ms": 90_000 if action == "play" else None,
-    }
-
-
-def _entity(eid: str, title: str, artist: str, added: str) -> dict:
-    return {
-        "entity_id": eid,
-        "entity_type": "track",
-        "title": title,
-        "artist_id": "art_1",
-        "artist": artist,
-        "album": None,
-        "parent_id": None,
-        "genres": ["pop"],
-        "topics": [],
-        "language": "en",
-        "popularity": 0.1,
-        "duration_ms": 200_000,
-        "added_ds": dt.date.fromisoformat(added),
-        "description": "",
     }
 
 
@@ -113,9 +67,9 @@ def _frame(spark, schema, rows: list[dict], days: list[str] | None = None):
 @pytest.fixture(scope="module")
 def memory(spark):
     searches = [
-        _search("s1", D, "Love Songs", ["e1", "e2"]),
-        _search("s2", D1, "love songs!", ["e1", "e2"]),
-        _search("s3", D, "love  songs", ["e2", "e1"]),
+        search_row("s1", D, "Love Songs", ["e1", "e2"]),
+        search_row("s2", D1, "love songs!", ["e1", "e2"]),
+        search_row("s3", D, "love  songs", ["e2", "e1"]),
     ]
     engagements = [
         _eng("g1", "s1", D, "e2", 2, "play"),
@@ -124,9 +78,9 @@ def memory(spark):
         _eng("g4", "s3", D, "e2", 1, "click"),
     ]
     catalog = [
-        _entity("e1", "Love Song Alpha", "Ann", "2026-01-01"),
-        _entity("e2", "Love Song Beta", "Bob", "2026-01-01"),
-        _entity("e3", "Spearfishing", "Kai Moana", D),
+        track_row("e1", "Love Song Alpha", "Ann", "2026-01-01"),
+        track_row("e2", "Love Song Beta", "Bob", "2026-01-01"),
+        track_row("e3", "Spearfishing", "Kai Moana", D),
     ]
     s_df = _frame(spark, SEARCHES, searches, [D, D1, D])
     e_df = _frame(spark, ENGAGEMENTS, engagements, [D, D1, D1, D])
@@ -204,10 +158,10 @@ def test_observed_evidence_replaces_the_prediction(spark) -> None:
     """
     d2 = "2026-01-11"
     searches = [
-        _search("s1", D, "Love Songs", ["e1", "e2"]),
-        _search("s2", D1, "love songs!", ["e1", "e2"]),
-        _search("s3", D, "love  songs", ["e2", "e1"]),
-        _search("s4", d2, "Spearfishing", ["e3"]),
+        search_row("s1", D, "Love Songs", ["e1", "e2"]),
+        search_row("s2", D1, "love songs!", ["e1", "e2"]),
+        search_row("s3", D, "love  songs", ["e2", "e1"]),
+        search_row("s4", d2, "Spearfishing", ["e3"]),
     ]
     engagements = [
         _eng("g1", "s1", D, "e2", 2, "play"),
@@ -217,9 +171,9 @@ def test_observed_evidence_replaces_the_prediction(spark) -> None:
         _eng("g5", "s4", d2, "e3", 1, "play"),
     ]
     catalog = [
-        _entity("e1", "Love Song Alpha", "Ann", "2026-01-01"),
-        _entity("e2", "Love Song Beta", "Bob", "2026-01-01"),
-        _entity("e3", "Spearfishing", "Kai Moana", D),
+        track_row("e1", "Love Song Alpha", "Ann", "2026-01-01"),
+        track_row("e2", "Love Song Beta", "Bob", "2026-01-01"),
+        track_row("e3", "Spearfishing", "Kai Moana", D),
     ]
     params = Q2EParams(
         window_days=3, half_life_days=1.0, prior_strength=2.0, cold_max_impressions=1, min_top_clicks=1000
