@@ -29,12 +29,24 @@ backfilled on its own and gives the same result):
    gate (Annoy recall@10 against exact search at the configured ``search_k``).
 8. ``embeddings_gate`` — fails the run, without retries, when the recall gate or a suite
    rejected the embeddings (nothing was published).
-9. ``publish_bundle`` — after both gates passed: assembles the day's artifacts into one
+9. ``build_training_set`` — Spark job ``jobs/build_training_set.py --ds {{ ds }}`` (after the
+   validation gate; it reads the memory and embeddings of the day before, never of ``ds``):
+   one row per (search, candidate) of the day with point-in-time features and graded labels,
+   validated by GX, plus the counters as of ``ds``.
+10. ``training_set_gate`` — fails the run, without retries, when the rows failed validation.
+11. ``train_ranker`` — ``jobs/train_ranker.py --ds {{ ds }}``: LightGBM lambdarank on the days
+    before ``ds`` (position-debiased), evaluated on ``ds`` against the logged order, popularity
+    and memory baselines, exported with a parity-checked feature spec. Skipped (recorded) while
+    there is too little history.
+12. ``ranker_gate`` — fails the run, without retries, when the model did not beat the best
+    baseline (its NDCG@10 lower confidence bound) or its metrics failed validation: nothing is
+    published and the champion bundle keeps its ranker.
+13. ``publish_bundle`` — after every gate passed: assembles the day's artifacts into one
    verified bundle in the bundle store, registers it in MLflow as ``candidate`` and promotes
    it to ``champion`` (``ltrr.bundle.publish_day``, docs/bundle.md). A failed gate upstream
    means no publish at all, so the previous champion keeps serving.
 
-Later steps (ranker, bandit) will hang off the gates and feed ``publish_bundle``.
+Later steps (the bandit) will hang off the gates and feed ``publish_bundle``.
 
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
@@ -71,7 +83,7 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def ltrr_nightly() -> None:
-    """Validate one day of raw search logs, then build the day's Q2E memory table and embeddings."""
+    """Validate one day of raw search logs, then build the day's memory, embeddings and ranker, and publish."""
 
     @task(retries=3, retry_delay=dt.timedelta(minutes=5))
     def check_raw_inputs(ds: str | None = None) -> dict[str, str]:
@@ -153,6 +165,48 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
+    build_training_set = SparkSubmitOperator(
+        task_id="build_training_set",
+        application=str(JOBS_DIR / "build_training_set.py"),
+        application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
+        conn_id="spark_default",
+        name="ltrr-build-training-set-{{ ds }}",
+    )
+
+    @task(retries=0)
+    def training_set_gate(ds: str | None = None) -> dict:
+        """Stop the run, without retries, when the day's training rows failed validation."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.orchestration.checks import DayRejected, require_training_set
+
+        try:
+            return require_training_set(load_settings(), ds)
+        except DayRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    train_ranker = SparkSubmitOperator(
+        task_id="train_ranker",
+        application=str(JOBS_DIR / "train_ranker.py"),
+        application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
+        conn_id="spark_default",
+        name="ltrr-train-ranker-{{ ds }}",
+    )
+
+    @task(retries=0)
+    def ranker_gate(ds: str | None = None) -> dict:
+        """Stop the run, without retries, when the ranker gate refused the day's model."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.orchestration.checks import DayRejected, require_ranker_outcome
+
+        try:
+            return require_ranker_outcome(load_settings(), ds)
+        except DayRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
     @task(retries=1, retry_delay=dt.timedelta(minutes=5))
     def publish_bundle(ds: str | None = None) -> dict:
         """Publish the day's artifacts as one verified, versioned bundle (MLflow candidate/champion)."""
@@ -164,7 +218,8 @@ def ltrr_nightly() -> None:
     accepted = check_raw_inputs() >> validate_inputs >> validation_gate()
     memory = accepted >> build_q2e >> memory_gate()
     embeddings = accepted >> build_interactions >> train_embeddings >> embeddings_gate()
-    [memory, embeddings] >> publish_bundle()
+    ranker = accepted >> build_training_set >> training_set_gate() >> train_ranker >> ranker_gate()
+    [memory, embeddings, ranker] >> publish_bundle()
 
 
 ltrr_nightly()

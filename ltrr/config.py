@@ -122,6 +122,41 @@ class Settings(BaseSettings):
     )
     embed_eval_k: int = Field(50, ge=1, description="K of the next-day hit rate (personalized and popularity top-K).")
 
+    # --- ranker (docs/ranker.md) -----------------------------------------------------------
+    rank_history_days: int = Field(
+        30, ge=1, description="Window of the ranker's counter features, in days ending the day before the search."
+    )
+    rank_train_days: int = Field(
+        7,
+        ge=1,
+        description="Days of training rows before ds the ranker learns from; the last one is the validation slice.",
+    )
+    rank_debias: Literal["ipw", "lightgbm_position", "none"] = Field(
+        "ipw", description="Position-bias correction: ipw (1/examination weights), lightgbm_position or none."
+    )
+    rank_max_weight: float = Field(10.0, ge=1, description="Largest inverse-propensity weight of a clicked row.")
+    rank_num_boost_round: int = Field(300, ge=1, description="Most boosting rounds (early stopping picks fewer).")
+    rank_learning_rate: float = Field(0.05, gt=0, description="LightGBM learning rate of the ranker.")
+    rank_num_leaves: int = Field(31, ge=2, description="LightGBM leaves per tree of the ranker.")
+    rank_min_data_in_leaf: int = Field(50, ge=1, description="LightGBM min_data_in_leaf of the ranker.")
+    rank_early_stopping_rounds: int = Field(
+        30, ge=1, description="Stop when validation NDCG@10 has not improved for this many rounds."
+    )
+    rank_compare_naive: bool = Field(
+        True, description="Also fit a ranker without position-bias correction, for the naive-vs-debiased report."
+    )
+    rank_bootstrap: int = Field(
+        1000, ge=50, description="Bootstrap resamples (of queries) of NDCG confidence intervals."
+    )
+    rank_eval_union_searches: int = Field(
+        5_000,
+        ge=1,
+        description="Searches of the evaluation day whose whole candidate union is ranked for truth metrics.",
+    )
+    rank_min_train_searches: int = Field(
+        200, ge=1, description="Fewest training searches with an engagement needed to fit a ranker at all."
+    )
+
     # --- bundle publishing (docs/bundle.md) -------------------------------------------------
     bundle_keep: int = Field(
         10, ge=1, description="Bundles kept in the store; the champion and the rollback target are never deleted."

@@ -157,8 +157,45 @@ def read_embeddings(folder: Path) -> ArtifactFacts:
     )
 
 
+def read_ranker(folder: Path) -> ArtifactFacts:
+    """Read the ranker artifact (``report.json``, ``metrics.json``, ``validation.json``).
+
+    Gates: the NDCG@10 gate against the baselines and the metrics suite (``passed`` in the
+    report), and score parity of the exported model on the golden set (at most 1e-9).
+    """
+    report = _json(folder / "report.json")
+    metrics = _json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
+    reasons = []
+    if report.get("passed") is not True:
+        reasons.append("ranker: " + ("; ".join(report.get("reasons") or []) or "report says the gate did not pass"))
+    gx = _json(folder / "validation.json") if (folder / "validation.json").is_file() else None
+    if gx is None or gx.get("success") is not True:
+        reasons.append("ranker: GX suite of the metrics did not pass (validation.json)")
+    parity = (metrics.get("export") or {}).get("parity_max_abs_diff")
+    if not isinstance(parity, int | float) or parity > 1e-9:
+        reasons.append(f"ranker: exported model parity {parity} is not within 1e-9")
+    model = (metrics.get("models") or {}).get("model") or {}
+    return ArtifactFacts(
+        passed=not reasons,
+        reasons=reasons,
+        parameters=finite({"model": model.get("params", {}), "lightgbm": model.get("lightgbm_params", {})}),
+        metrics=finite(
+            {
+                "ndcg@10": report.get("ndcg@10"),
+                "gate": report.get("gate"),
+                "rows": report.get("rows"),
+                "best_iteration": model.get("best_iteration"),
+            }
+        ),
+        window=None,
+    )
+
+
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("q2e", "report.json", "q2e_rejected.json", ("validation.json",), read_q2e),
     ArtifactKind("embeddings", "metrics.json", "embeddings_rejected.json", ("validation/*.json",), read_embeddings),
+    # Not required: while history is too short no ranker is fitted (recorded), and the bundle
+    # ships without one; a refused ranker stops publication in the DAG before this point.
+    ArtifactKind("ranker", "report.json", "ranker_rejected.json", ("validation.json",), read_ranker, required=False),
 )
 """Every artifact kind a bundle collects, in bundle order."""

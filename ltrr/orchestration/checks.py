@@ -89,3 +89,60 @@ def require_published_memory(settings: Settings, ds: str) -> dict:
         raise FileNotFoundError(f"no memory artifact for {ds} at {report_path.parent}; did build_q2e run?")
     report = json.loads(report_path.read_text())
     return {"rows": report["rows"], "previous_table_on_this_day": report.get("previous_table_on_this_day")}
+
+
+def require_training_set(settings: Settings, ds: str) -> dict:
+    """Check that the training-set job published the day's rows, and fail when they were rejected.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        The row and label counts of the artifact's report.
+
+    Raises:
+        DayRejected: when the rows failed a validation suite.
+        FileNotFoundError: when no artifact exists for the day.
+    """
+    rejected = validation_dir(settings.data_root, ds) / "training_set_rejected.json"
+    if rejected.is_file():
+        raise DayRejected(f"training rows of {ds} failed validation (see {rejected})")
+    report_path = artifact_dir(settings.data_root, ds, "training_set") / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(
+            f"no training-set artifact for {ds} at {report_path.parent}; did build_training_set run?"
+        )
+    return json.loads(report_path.read_text())["counts"]
+
+
+def require_ranker_outcome(settings: Settings, ds: str) -> dict:
+    """Check the ranker job's outcome: published or skipped for lack of history pass; refused fails.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        ``{"status": "published", "gate": ...}`` or ``{"status": "skipped", "reason": ...}``.
+
+    Raises:
+        DayRejected: when the gate (or the metrics suite) refused the model; the previous
+            champion bundle, with its ranker, keeps serving.
+        FileNotFoundError: when the job left no record at all.
+    """
+    folder = validation_dir(settings.data_root, ds)
+    rejected = folder / "ranker_rejected.json"
+    if rejected.is_file():
+        record = json.loads(rejected.read_text())
+        raise DayRejected(f"ranker of {ds} refused: {'; '.join(record.get('reasons', []))} (see {rejected})")
+    report_path = artifact_dir(settings.data_root, ds, "ranker") / "report.json"
+    if report_path.is_file():
+        report = json.loads(report_path.read_text())
+        return {"status": "published", "gate": report.get("gate"), "ndcg@10": report.get("ndcg@10")}
+    skipped = folder / "ranker_skipped.json"
+    if skipped.is_file():
+        return {"status": "skipped", "reason": json.loads(skipped.read_text()).get("reason")}
+    raise FileNotFoundError(
+        f"the ranker job left no record for {ds} (no artifact, rejection or skip); did train_ranker run?"
+    )

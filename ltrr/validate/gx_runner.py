@@ -1,7 +1,7 @@
-"""Run one Great Expectations suite on a Spark DataFrame (GX 1.x API), the shared way.
+"""Run one Great Expectations suite on a Spark or pandas DataFrame (GX 1.x API), the shared way.
 
 Every artifact and table suite of ltrr goes through ``run_suite``: an ephemeral context
-(no files, no analytics, no progress bars), a Spark data source, a whole-dataframe batch,
+(no files, no analytics, no progress bars), a Spark (or pandas) data source, a whole-dataframe batch,
 one ``ValidationDefinition``; the result is written as JSON and summarised as a ``GxResult``.
 Spark validation costs seconds per suite, so callers hand GX only the columns it needs and
 the frame is cached while GX runs.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame
 
 
@@ -104,7 +105,7 @@ def write_data_docs_page(result: Any, path: Path) -> Path:
 
 
 def run_suite(
-    frame: DataFrame,
+    frame: DataFrame | pd.DataFrame,
     *,
     suite_name: str,
     expectations: Callable[[Any], list[Any]],
@@ -114,7 +115,8 @@ def run_suite(
     """Validate ``frame`` against a suite and write the result JSON.
 
     Args:
-        frame: the (slim) Spark DataFrame to validate.
+        frame: the (slim) Spark DataFrame to validate, or a pandas DataFrame (small frames
+            such as per-search summaries, validated in milliseconds).
         suite_name: name of the suite (also the subject in the summary).
         expectations: builds the expectation objects from the ``great_expectations`` module
             (so callers need not import GX at module level).
@@ -127,7 +129,9 @@ def run_suite(
     import great_expectations as gx
 
     context = context or new_context(gx)
-    source = context.data_sources.add_or_update_spark(name=f"{suite_name}-source")
+    is_spark = isinstance(frame, DataFrame)
+    add_source = context.data_sources.add_or_update_spark if is_spark else context.data_sources.add_or_update_pandas
+    source = add_source(name=f"{suite_name}-source")
     batch = source.add_dataframe_asset(name=suite_name).add_batch_definition_whole_dataframe("whole")
     suite = gx.ExpectationSuite(name=suite_name)
     for expectation in expectations(gx):
@@ -136,11 +140,12 @@ def run_suite(
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite_name}-run", data=batch, suite=suite)
     )
-    cached = frame.cache()
+    cached = frame.cache() if is_spark else frame
     try:
         result = definition.run(batch_parameters={"dataframe": cached}, result_format="BASIC")
     finally:
-        cached.unpersist()
+        if is_spark:
+            cached.unpersist()
     result_path = Path(result_path)
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(result.to_json_dict(), indent=2, sort_keys=True, default=str) + "\n")

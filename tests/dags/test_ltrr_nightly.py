@@ -72,18 +72,26 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["tasks"] == {
         "check_raw_inputs": ["validate_inputs"],
         "validate_inputs": ["validation_gate"],
-        "validation_gate": ["build_interactions", "build_q2e"],
+        "validation_gate": ["build_interactions", "build_q2e", "build_training_set"],
         "build_q2e": ["memory_gate"],
         "memory_gate": ["publish_bundle"],
         "build_interactions": ["train_embeddings"],
         "train_embeddings": ["embeddings_gate"],
         "embeddings_gate": ["publish_bundle"],
+        "build_training_set": ["training_set_gate"],
+        "training_set_gate": ["train_ranker"],
+        "train_ranker": ["ranker_gate"],
+        "ranker_gate": ["publish_bundle"],
         "publish_bundle": [],
     }
     # A data rejection is deterministic: the gate must not retry it; the Spark job may.
     assert dag_info["retries"]["validation_gate"] == 0
     assert dag_info["retries"]["memory_gate"] == 0
     assert dag_info["retries"]["embeddings_gate"] == 0
+    assert dag_info["retries"]["training_set_gate"] == 0
+    assert dag_info["retries"]["ranker_gate"] == 0
+    assert dag_info["retries"]["build_training_set"] >= 1
+    assert dag_info["retries"]["train_ranker"] >= 1
     assert dag_info["retries"]["validate_inputs"] >= 1
     assert dag_info["retries"]["build_q2e"] >= 1
     assert dag_info["retries"]["build_interactions"] >= 1
@@ -125,6 +133,10 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "build_interactions": "success",
         "train_embeddings": "success",
         "embeddings_gate": "success",
+        "build_training_set": "success",
+        "training_set_gate": "success",
+        "train_ranker": "success",
+        "ranker_gate": "success",
         "publish_bundle": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
@@ -137,6 +149,11 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
     assert metrics["index"]["items"] == metrics["rows"]["entities"] > 0
     for name in ("item_factors.parquet", "user_factors.parquet", "query_vectors.parquet", "items.ann"):
         assert (embeddings / name).is_file(), name
+    # The first day has no history to learn a ranker from: the skip is recorded, not hidden.
+    training = json.loads((artifact_dir(settings.data_root, ds, "training_set") / "report.json").read_text())
+    assert training["validation"]["rows"]["success"] is True and training["counts"]["rows"] > 0
+    skipped = json.loads((validation_dir(settings.data_root, ds) / "ranker_skipped.json").read_text())
+    assert "no training rows" in skipped["reason"]
     # The day's bundle was published, verified on load, and holds both artifacts.
     from ltrr.serving import load_bundle
 
@@ -166,4 +183,5 @@ def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Set
     assert result.task_states["validation_gate"] == "failed"
     assert result.task_states["build_q2e"] == "upstream_failed"
     assert result.task_states["build_interactions"] == "upstream_failed"
+    assert result.task_states["build_training_set"] == "upstream_failed"
     assert "threshold" in log

@@ -1,0 +1,175 @@
+"""The GX suites of the ranker's training rows: what must hold before a model learns from them.
+
+Two suites: the rows themselves (Spark: keys, label range, feature ranges, the share of
+missing values of features that should almost always be present) and one row per search
+(pandas: no empty groups, every search that has rows has something shown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ltrr.rank.labels import MAX_LABEL
+from ltrr.schemas import DEVICES, ENTITY_TYPES, STRATEGIES
+
+UNIT_INTERVAL = (
+    "q2e_score",
+    "popularity",
+    "title_exact",
+    "title_jaccard",
+    "query_coverage",
+    "artist_in_query",
+    "user_genre_share",
+    "q2e_predicted",
+    "query_is_entity_name",
+)
+"""Features that are shares, flags or scores in [0, 1]."""
+
+NON_NEGATIVE = (
+    "age_days",
+    "entity_impressions",
+    "entity_positives",
+    "user_positives",
+    "user_artist_positives",
+    "query_searches",
+    "query_chars",
+    "query_tokens",
+    "q2e_evidence",
+)
+"""Counts and log1p counts."""
+
+MAX_MISSING: dict[str, float] = {
+    "popularity": 0.001,
+    "entity_type": 0.001,
+    "age_days": 0.001,
+    "n_strategies": 0.001,
+    "best_rank": 0.001,
+    "query_chars": 0.0,
+    "query_tokens": 0.0,
+    "hour": 0.001,
+    "weekday": 0.001,
+    "device": 0.001,
+    "locale": 0.001,
+}
+"""Largest share of missing values allowed per feature (features not listed may be missing:
+provenance of strategies that did not retrieve the candidate, memory for unseen queries,
+affinity for unknown users)."""
+
+
+def rows_expectations(gx: Any, params: Any) -> list[Any]:
+    """Expectations of the training rows.
+
+    Args:
+        gx: the ``great_expectations`` module.
+        params: ``TrainingSetParams`` (hash buckets).
+
+    Returns:
+        Expectation objects.
+    """
+    E = gx.expectations
+    out: list[Any] = [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("search_id", "entity_id", "ds", "user_id")]
+    out += [
+        E.ExpectCompoundColumnsToBeUnique(column_list=["search_id", "entity_id"]),
+        E.ExpectColumnValuesToBeInSet(column="label", value_set=list(range(MAX_LABEL + 1))),
+        E.ExpectColumnValuesToBeBetween(column="shown_position", min_value=1),
+    ]
+    out += [E.ExpectColumnValuesToBeBetween(column=c, min_value=0.0, max_value=1.0) for c in UNIT_INTERVAL]
+    out += [E.ExpectColumnValuesToBeBetween(column=c, min_value=0.0) for c in NON_NEGATIVE]
+    out += [E.ExpectColumnValuesToBeBetween(column=f"{s}_rank", min_value=1.0) for s in STRATEGIES]
+    out += [
+        E.ExpectColumnValuesToBeBetween(column="entity_type", min_value=0.0, max_value=len(ENTITY_TYPES) - 1.0),
+        E.ExpectColumnValuesToBeBetween(column="device", min_value=0.0, max_value=len(DEVICES) - 1.0),
+        E.ExpectColumnValuesToBeBetween(column="weekday", min_value=0.0, max_value=6.0),
+        E.ExpectColumnValuesToBeBetween(column="hour", min_value=0.0, max_value=23.0),
+        E.ExpectColumnValuesToBeBetween(column="genre", min_value=0.0, max_value=params.hash_buckets - 1.0),
+        E.ExpectColumnValuesToBeBetween(column="locale", min_value=0.0, max_value=params.hash_buckets - 1.0),
+    ]
+    for column, share in MAX_MISSING.items():
+        out.append(E.ExpectColumnValuesToNotBeNull(column=column, mostly=1.0 - share if share > 0 else 1.0))
+    return out
+
+
+def search_groups(rows: DataFrame) -> pd.DataFrame:
+    """One row per search of the training rows (small: one per search of the day).
+
+    Returns:
+        ``search_id, rows, shown_rows, labelled_rows, positive_rows``.
+    """
+    return (
+        rows.groupBy("search_id")
+        .agg(
+            F.count("*").alias("rows"),
+            F.count("shown_position").alias("shown_rows"),
+            F.count("label").alias("labelled_rows"),
+            F.sum((F.col("label") > 0).cast("int")).alias("positive_rows"),
+        )
+        .orderBy("search_id")
+        .toPandas()
+    )
+
+
+def group_expectations(gx: Any) -> list[Any]:
+    """Expectations of the per-search summary: no empty groups, labels exactly on shown rows."""
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToBeUnique(column="search_id"),
+        E.ExpectColumnValuesToBeBetween(column="rows", min_value=1),
+        E.ExpectColumnValuesToBeBetween(column="shown_rows", min_value=1),
+        E.ExpectColumnPairValuesToBeEqual(column_A="shown_rows", column_B="labelled_rows"),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="rows", column_B="shown_rows", or_equal=True),
+    ]
+
+
+METRIC_SCOPES = ("observable", "observable_label", "truth")
+"""Metric blocks of the ranker's ``metrics.json`` (``truth`` only on the simulated world)."""
+
+
+def metrics_frame(metrics: dict) -> pd.DataFrame:
+    """The ranker's NDCG figures as one row per (scope, scorer, k), for the metrics suite.
+
+    Args:
+        metrics: the content of the ranker's ``metrics.json``.
+
+    Returns:
+        ``scope, scorer, k, mean, ci_low, ci_high, n_queries`` (empty blocks are skipped).
+    """
+    rows = []
+    for scope in METRIC_SCOPES:
+        block = metrics.get(scope)
+        if not block:
+            continue
+        for scorer, by_k in block["scorers"].items():
+            for key, value in by_k.items():
+                rows.append(
+                    {
+                        "scope": scope,
+                        "scorer": scorer,
+                        "k": int(key.split("@")[1]),
+                        "mean": value["mean"],
+                        "ci_low": value["ci_low"],
+                        "ci_high": value["ci_high"],
+                        "n_queries": int(block["n_queries"]),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["scope", "scorer", "k", "mean", "ci_low", "ci_high", "n_queries"])
+
+
+def metrics_expectations(gx: Any) -> list[Any]:
+    """Expectations of the ranker metrics: NDCG in [0, 1], intervals around the mean, enough queries."""
+    E = gx.expectations
+    out = [E.ExpectTableRowCountToBeBetween(min_value=1)]
+    out += [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("mean", "ci_low", "ci_high")]
+    out += [
+        E.ExpectColumnValuesToBeBetween(column=c, min_value=0.0, max_value=1.0) for c in ("mean", "ci_low", "ci_high")
+    ]
+    out += [
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="mean", column_B="ci_low", or_equal=True),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ci_high", column_B="mean", or_equal=True),
+        E.ExpectColumnValuesToBeBetween(column="n_queries", min_value=30),
+        E.ExpectColumnValuesToBeInSet(column="scope", value_set=list(METRIC_SCOPES)),
+    ]
+    return out

@@ -1,0 +1,264 @@
+"""One day of the ranker job: read the training rows, fit, evaluate, gate and publish ``artifacts/ranker/ds=D/``.
+
+Which rows play which part (never pick anything on the evaluation day itself):
+
+- **train**: the shown rows of the ``rank_train_days`` days before D except the last one,
+  from searches with at least one positive label (rows without a positive label give
+  LambdaMART no pair to learn from);
+- **valid**: the same from the last day before D (early stopping). With only one day of
+  history, that day is split by a hash of the search id (80 % train, 20 % valid);
+- **evaluation**: day D. The observable metrics rerank D's shown rows (IPS-weighted NDCG of
+  the graded labels); on the simulated world the truth metrics rank the whole candidate union
+  of a deterministic sample of D's searches against the true relevance (``sim/truth``), read
+  only here and never for features or training.
+
+The examination curve is the memory job's estimate of D - 1 (estimated from randomized
+shown orders before D). Layout of the artifact: ``model.txt``, ``feature_spec.json``,
+``golden.parquet``, ``metrics.json`` (written by ``ltrr.rank.day``), ``validation.json`` (GX
+suite of the metrics), ``report.json``. When the gate refuses the model nothing is published:
+``validation/ds=D/ranker_rejected.json`` records why, and the champion bundle keeps its ranker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ltrr.config import Settings
+from ltrr.debias.examination import ExaminationCurve
+from ltrr.memory.artifact import publish, staging_dir, write_json
+from ltrr.rank.checks import metrics_expectations, metrics_frame
+from ltrr.rank.day import train_ranker_day
+from ltrr.rank.features import ranker_feature_spec
+from ltrr.rank.train import RankerParams
+from ltrr.rank.training_day import ARTIFACT as TRAINING_SET
+from ltrr.schemas import TRUTH
+from ltrr.validate.gx_runner import run_suite
+from ltrr.zones import artifact_dir, partition_path, validation_dir
+
+ARTIFACT = "ranker"
+VALID_SHARE = 0.2
+"""Share of searches held out for early stopping when only one day of history exists."""
+
+
+class RankerRejected(RuntimeError):
+    """The gate (or the metrics suite) refused the day's model; the message says why."""
+
+
+class RankerSkipped(RuntimeError):
+    """Too little history to fit a ranker at all; the message says what is missing."""
+
+
+def rejection_path(data_root: Path, ds: str) -> Path:
+    """Where a refused model leaves its reasons (read by the DAG's gate and the bundle)."""
+    return validation_dir(data_root, ds) / "ranker_rejected.json"
+
+
+def skip_path(data_root: Path, ds: str) -> Path:
+    """Where a day without enough history records why no ranker was fitted."""
+    return validation_dir(data_root, ds) / "ranker_skipped.json"
+
+
+def _skip(root: Path, ds: str, reason: str) -> RankerSkipped:
+    path = skip_path(root, ds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(artifact_dir(root, ds, ARTIFACT), ignore_errors=True)  # a re-run must not keep an older model
+    write_json(path, {"ds": ds, "reason": reason})
+    return RankerSkipped(reason)
+
+
+def params_from_settings(settings: Settings) -> RankerParams:
+    """The LightGBM ranker parameters of the run settings."""
+    return RankerParams(
+        num_leaves=settings.rank_num_leaves,
+        learning_rate=settings.rank_learning_rate,
+        min_data_in_leaf=settings.rank_min_data_in_leaf,
+        num_boost_round=settings.rank_num_boost_round,
+        early_stopping_rounds=settings.rank_early_stopping_rounds,
+        debias=settings.rank_debias,
+        max_weight=settings.rank_max_weight,
+        seed=settings.seed,
+    )
+
+
+def _days_before(ds: str, n: int) -> list[str]:
+    day = dt.date.fromisoformat(ds)
+    return [(day - dt.timedelta(days=k)).isoformat() for k in range(n, 0, -1)]
+
+
+def _rows(spark: SparkSession, root: Path, ds: str) -> DataFrame | None:
+    folder = artifact_dir(root, ds, TRAINING_SET) / "rows"
+    return spark.read.parquet(str(folder)) if folder.is_dir() else None
+
+
+def _learning_rows(rows: DataFrame) -> DataFrame:
+    """Shown rows of searches with at least one positive label."""
+    positive = rows.where(F.col("label") > 0).select("search_id").distinct()
+    return rows.where(F.col("shown_position").isNotNull()).join(positive, "search_id", "left_semi")
+
+
+def _to_pandas(frame: DataFrame) -> pd.DataFrame:
+    out = frame.orderBy("search_id", "shown_position", "entity_id").toPandas()
+    for column in ("shown_position", "label"):
+        out[column] = out[column].astype("Int64")
+    return out
+
+
+def _curve(root: Path, ds: str) -> tuple[ExaminationCurve, str]:
+    """The latest memory examination curve before ``ds`` (flat when none exists, recorded)."""
+    for day in reversed(_days_before(ds, 30)):
+        path = artifact_dir(root, day, "q2e") / "examination.json"
+        if path.is_file():
+            return ExaminationCurve.load(path), str(path)
+    flat = ExaminationCurve(probabilities=(1.0,) * 10, method="flat", reason="no examination curve before the day")
+    return flat, "flat: no memory artifact before the day"
+
+
+def _truth(spark: SparkSession, root: Path, ds: str) -> DataFrame | None:
+    path = partition_path(root, "sim", "truth", ds)
+    if not path.is_dir():
+        return None
+    truth = spark.read.schema(TRUTH).parquet(str(path))
+    return truth.select("search_id", F.explode("relevance").alias("r")).select(
+        "search_id", F.col("r.entity_id").alias("entity_id"), F.col("r.relevance").alias("true_relevance")
+    )
+
+
+def _ndcg10(metrics: dict) -> dict:
+    """NDCG@10 (mean and interval) of every scorer, per metric block: the figures people compare."""
+    out = {}
+    for scope in ("observable", "truth"):
+        block = metrics.get(scope)
+        if block:
+            out[scope] = {name: by_k.get("ndcg@10") for name, by_k in block["scorers"].items()}
+    return out
+
+
+def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
+    """Fit, evaluate, gate and publish the ranker of ``ds``.
+
+    Args:
+        spark: the job's session.
+        settings: run settings.
+        ds: the evaluation day (its training rows must exist; the model learns from the days before).
+
+    Returns:
+        The report (also written as ``report.json``).
+
+    Raises:
+        FileNotFoundError: when the training rows of ``ds`` do not exist.
+        RankerSkipped: when the days before hold fewer than ``rank_min_train_searches``
+            searches with a positive label (recorded in ``validation/ds=D/ranker_skipped.json``;
+            the day's bundle then has no ranker and serving keeps its day-0 order).
+        RankerRejected: when the gate or the metrics suite refuses the model.
+    """
+    root = settings.data_root
+    rejected = rejection_path(root, ds)
+    rejected.unlink(missing_ok=True)
+    skip_path(root, ds).unlink(missing_ok=True)
+    evaluation = _rows(spark, root, ds)
+    if evaluation is None:
+        raise FileNotFoundError(f"no training rows for {ds}; run build_training_set for {ds} first")
+    history = [(day, _rows(spark, root, day)) for day in _days_before(ds, settings.rank_train_days)]
+    history = [(day, rows) for day, rows in history if rows is not None]
+    if not history:
+        raise _skip(root, ds, f"no training rows in the {settings.rank_train_days} days before {ds}")
+    days = [day for day, _ in history]
+    learning = [_learning_rows(rows) for _, rows in history]
+    if len(learning) == 1:
+        bucket = F.pmod(F.xxhash64("search_id"), F.lit(100))
+        train_df = learning[0].where(bucket >= int(VALID_SHARE * 100))
+        valid_df = learning[0].where(bucket < int(VALID_SHARE * 100))
+        split = {"train": days, "valid": f"{days[0]} (hash split, {VALID_SHARE:.0%} of searches)"}
+    else:
+        train_df = learning[0]
+        for frame in learning[1:-1]:
+            train_df = train_df.unionByName(frame)
+        valid_df = learning[-1]
+        split = {"train": days[:-1], "valid": days[-1]}
+    train = _to_pandas(train_df)
+    n_train = int(train["search_id"].nunique()) if len(train) else 0
+    if n_train < settings.rank_min_train_searches:
+        raise _skip(
+            root,
+            ds,
+            f"only {n_train} training searches with a positive label before {ds} "
+            f"(< LTRR_RANK_MIN_TRAIN_SEARCHES={settings.rank_min_train_searches})",
+        )
+    valid = _to_pandas(valid_df)
+    eval_shown = _to_pandas(evaluation.where(F.col("shown_position").isNotNull()))
+    sample = (
+        evaluation.select("search_id")
+        .distinct()
+        .orderBy(F.xxhash64("search_id"), "search_id")
+        .limit(settings.rank_eval_union_searches)
+    )
+    union_df = evaluation.join(sample, "search_id", "left_semi")
+    truth = _truth(spark, root, ds)
+    if truth is not None:
+        union_df = union_df.join(truth, ["search_id", "entity_id"], "left")
+    eval_union = _to_pandas(union_df)
+    curve, curve_source = _curve(root, ds)
+
+    final = artifact_dir(root, ds, ARTIFACT)
+    staging = staging_dir(final)
+    staging.mkdir(parents=True)
+    try:
+        report = train_ranker_day(
+            train,
+            valid,
+            eval_shown,
+            eval_union,
+            ranker_feature_spec(),
+            curve,
+            params_from_settings(settings),
+            staging,
+            fit_naive=settings.rank_compare_naive,
+            n_boot=settings.rank_bootstrap,
+            seed=settings.seed,
+            include_timings=False,
+        )
+        gx = run_suite(
+            metrics_frame(report.metrics),
+            suite_name="ltrr-ranker-metrics",
+            expectations=metrics_expectations,
+            result_path=staging / "validation.json",
+        )
+        reasons = list(report.reasons) if not report.passed else []
+        reasons += [f"metrics suite: {line}" for line in gx.failed]
+        summary = {
+            "ds": ds,
+            "passed": report.passed and gx.success,
+            "reasons": reasons,
+            "gate": report.metrics.get("gate"),
+            "split": split,
+            "rows": {
+                "train": len(train),
+                "train_searches": n_train,
+                "valid": len(valid),
+                "eval_shown": len(eval_shown),
+                "eval_union": len(eval_union),
+            },
+            "truth_metrics": truth is not None,
+            "ndcg@10": _ndcg10(report.metrics),
+            "examination_curve": curve_source,
+            "validation": gx.to_dict(),
+        }
+        if not summary["passed"]:
+            rejected.parent.mkdir(parents=True, exist_ok=True)
+            write_json(rejected, summary)
+            # A re-run that refuses the model must not leave an earlier model of the day published.
+            shutil.rmtree(final, ignore_errors=True)
+            raise RankerRejected(f"ranker of {ds} refused: {'; '.join(reasons)} (record: {rejected})")
+        write_json(staging / "report.json", summary)
+        publish(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return json.loads((final / "report.json").read_text())
