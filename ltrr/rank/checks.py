@@ -1,8 +1,9 @@
 """The GX suites of the ranker's training rows: what must hold before a model learns from them.
 
-Two suites: the rows themselves (Spark: keys, label range, feature ranges, the share of
-missing values of features that should almost always be present) and one row per search
-(pandas: no empty groups, every search that has rows has something shown).
+Two suites, both validated by GX on small pandas frames that one Spark pass each produces:
+a one-row summary of the rows (keys, uniqueness, label range, feature ranges, the share of
+missing values of features that should almost always be present) and one row per search (no
+empty groups, every search that has rows has something shown).
 """
 
 from __future__ import annotations
@@ -60,36 +61,89 @@ provenance of strategies that did not retrieve the candidate, memory for unseen 
 affinity for unknown users)."""
 
 
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    **{c: (0.0, 1.0) for c in UNIT_INTERVAL},
+    **{c: (0.0, None) for c in NON_NEGATIVE},
+    **{f"{s}_rank": (1.0, None) for s in STRATEGIES},
+    "best_rank": (1.0, None),
+    "n_strategies": (1.0, float(len(STRATEGIES))),
+    "entity_type": (0.0, len(ENTITY_TYPES) - 1.0),
+    "device": (0.0, len(DEVICES) - 1.0),
+    "weekday": (0.0, 6.0),
+    "hour": (0.0, 23.0),
+}
+"""Allowed [min, max] of features (None: unbounded on that side); genre and locale codes are
+checked against the hash buckets of the run."""
+
+
+def rows_summary(rows: DataFrame, feature_names: tuple[str, ...]) -> pd.DataFrame:
+    """One pass over the rows: the facts the rows suite checks, as a one-row pandas frame.
+
+    GX on Spark runs one or more Spark jobs per expectation (tens of seconds for a suite of
+    this size); the summary needs one aggregation, and GX then checks it in milliseconds.
+
+    Args:
+        rows: the written training rows.
+        feature_names: the feature columns.
+
+    Returns:
+        Columns ``rows``, ``null_<key>`` (null keys), ``duplicate_pairs``, ``bad_labels``
+        (labels outside 0..MAX_LABEL), ``labels_off_shown`` (a label without a shown position
+        or the reverse), ``min_shown_position``, and per feature ``<f>__min``, ``<f>__max``,
+        ``<f>__missing`` (share of nulls).
+    """
+    label, shown = F.col("label"), F.col("shown_position")
+    exprs = [F.count(F.lit(1)).alias("rows")]
+    exprs += [
+        F.sum(F.col(k).isNull().cast("long")).alias(f"null_{k}") for k in ("search_id", "entity_id", "ds", "user_id")
+    ]
+    exprs += [
+        F.countDistinct("search_id", "entity_id").alias("distinct_pairs"),
+        F.sum((label.isNotNull() & ((label < 0) | (label > MAX_LABEL))).cast("long")).alias("bad_labels"),
+        F.sum((label.isNull() != shown.isNull()).cast("long")).alias("labels_off_shown"),
+        F.min(shown).cast("double").alias("min_shown_position"),
+    ]
+    for name in feature_names:
+        column = F.col(name)
+        exprs += [
+            F.min(column).alias(f"{name}__min"),
+            F.max(column).alias(f"{name}__max"),
+            F.avg(column.isNull().cast("double")).alias(f"{name}__missing"),
+        ]
+    out = rows.agg(*exprs).toPandas()
+    out["duplicate_pairs"] = out["rows"] - out.pop("distinct_pairs")
+    return out
+
+
 def rows_expectations(gx: Any, params: Any) -> list[Any]:
-    """Expectations of the training rows.
+    """Expectations of the one-row summary of the training rows (``rows_summary``).
 
     Args:
         gx: the ``great_expectations`` module.
         params: ``TrainingSetParams`` (hash buckets).
 
     Returns:
-        Expectation objects.
+        Expectation objects: keys never null, (search, entity) unique, labels in 0..3 exactly on
+        shown rows, positions from 1, every feature within its range, and the share of missing
+        values of always-present features below ``MAX_MISSING``.
     """
     E = gx.expectations
-    out: list[Any] = [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("search_id", "entity_id", "ds", "user_id")]
-    out += [
-        E.ExpectCompoundColumnsToBeUnique(column_list=["search_id", "entity_id"]),
-        E.ExpectColumnValuesToBeInSet(column="label", value_set=list(range(MAX_LABEL + 1))),
-        E.ExpectColumnValuesToBeBetween(column="shown_position", min_value=1),
-    ]
-    out += [E.ExpectColumnValuesToBeBetween(column=c, min_value=0.0, max_value=1.0) for c in UNIT_INTERVAL]
-    out += [E.ExpectColumnValuesToBeBetween(column=c, min_value=0.0) for c in NON_NEGATIVE]
-    out += [E.ExpectColumnValuesToBeBetween(column=f"{s}_rank", min_value=1.0) for s in STRATEGIES]
-    out += [
-        E.ExpectColumnValuesToBeBetween(column="entity_type", min_value=0.0, max_value=len(ENTITY_TYPES) - 1.0),
-        E.ExpectColumnValuesToBeBetween(column="device", min_value=0.0, max_value=len(DEVICES) - 1.0),
-        E.ExpectColumnValuesToBeBetween(column="weekday", min_value=0.0, max_value=6.0),
-        E.ExpectColumnValuesToBeBetween(column="hour", min_value=0.0, max_value=23.0),
-        E.ExpectColumnValuesToBeBetween(column="genre", min_value=0.0, max_value=params.hash_buckets - 1.0),
-        E.ExpectColumnValuesToBeBetween(column="locale", min_value=0.0, max_value=params.hash_buckets - 1.0),
-    ]
-    for column, share in MAX_MISSING.items():
-        out.append(E.ExpectColumnValuesToNotBeNull(column=column, mostly=1.0 - share if share > 0 else 1.0))
+    zero = [f"null_{k}" for k in ("search_id", "entity_id", "ds", "user_id")]
+    zero += ["duplicate_pairs", "bad_labels", "labels_off_shown"]
+    out: list[Any] = [E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0) for c in zero]
+    out.append(E.ExpectColumnValuesToBeBetween(column="min_shown_position", min_value=1))
+    ranges = {
+        **RANGES,
+        "genre": (0.0, params.hash_buckets - 1.0),
+        "locale": (0.0, params.hash_buckets - 1.0),
+    }
+    for name, (low, high) in ranges.items():
+        if low is not None:
+            out.append(E.ExpectColumnValuesToBeBetween(column=f"{name}__min", min_value=low))
+        if high is not None:
+            out.append(E.ExpectColumnValuesToBeBetween(column=f"{name}__max", max_value=high))
+    for name, share in MAX_MISSING.items():
+        out.append(E.ExpectColumnValuesToBeBetween(column=f"{name}__missing", min_value=0.0, max_value=share))
     return out
 
 

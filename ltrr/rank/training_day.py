@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +27,7 @@ from pyspark.sql import functions as F
 from ltrr.config import Settings
 from ltrr.memory.artifact import publish, staging_dir, write_json
 from ltrr.memory.q2e import read_clean_window, window
-from ltrr.rank.checks import group_expectations, rows_expectations, search_groups
+from ltrr.rank.checks import group_expectations, rows_expectations, rows_summary, search_groups
 from ltrr.rank.features import FEATURE_NAMES, ID_COLUMNS, TARGET_COLUMNS
 from ltrr.rank.training_set import (
     HISTORY_SCHEMA,
@@ -148,6 +149,15 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
     final = artifact_dir(root, ds, ARTIFACT)
     staging = staging_dir(final)
     staging.mkdir(parents=True)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
     try:
         (
             rows.repartition(1)
@@ -156,6 +166,7 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
             .parquet(str(staging / "rows"))
         )
         written = spark.read.parquet(str(staging / "rows"))
+        lap("rows_s")
         today_history, _ = _history_as_of(spark, root, ds, params.history_days, reuse=False)
         (
             today_history.repartition(1)
@@ -163,12 +174,15 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
             .write.option("compression", "zstd")
             .parquet(str(staging / "history"))
         )
+        lap("history_s")
+        summary = rows_summary(written, FEATURE_NAMES)
         gx_rows = run_suite(
-            written,
+            summary,
             suite_name="ltrr-ranker-training-rows",
             expectations=lambda gx: rows_expectations(gx, params),
             result_path=staging / "validation.json",
         )
+        lap("gx_rows_s")
         groups = search_groups(written)
         gx_groups = run_suite(
             groups,
@@ -176,6 +190,7 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
             expectations=group_expectations,
             result_path=staging / "groups.json",
         )
+        lap("gx_groups_s")
         failed = [*gx_rows.failed, *gx_groups.failed]
         if failed:
             rejected.parent.mkdir(parents=True, exist_ok=True)
@@ -193,10 +208,12 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
                 "item_vectors": items_source,
                 "history": history_info,
             },
-            "counts": _counts(day_searches, engagements, written, groups),
-            "missing_share": _missing_shares(written),
+            "counts": _counts(day_searches, engagements, summary, groups, written),
+            "missing_share": {n: round(float(summary[f"{n}__missing"].iloc[0] or 0.0), 6) for n in FEATURE_NAMES},
             "validation": {"rows": gx_rows.to_dict(), "groups": gx_groups.to_dict()},
         }
+        lap("report_s")
+        report["timings_s"] = timings
         write_json(staging / "report.json", report)
         publish(staging, final)
     finally:
@@ -206,33 +223,27 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
     return json.loads((final / "report.json").read_text())
 
 
-def _counts(searches: DataFrame, engagements: DataFrame, rows: DataFrame, groups) -> dict:
+def _counts(searches: DataFrame, engagements: DataFrame, summary, groups, rows: DataFrame) -> dict:
     """Conservation figures: every search and engagement of the day is accounted for."""
     n_searches = searches.count()
-    with_candidates = len(groups)
+    with_rows = len(groups)
     shown_pairs = searches.select("search_id", F.explode("shown").alias("sh")).select(
         "search_id", F.col("sh.entity_id").alias("entity_id")
     )
-    engaged = engagements.select("search_id", "entity_id").distinct()
+    engaged = engagements.select("search_id", "entity_id").distinct().cache()
     matched = engaged.join(shown_pairs.distinct(), ["search_id", "entity_id"], "left_semi").count()
     total_engaged = engaged.count()
+    engaged.unpersist()
     labels = rows.where(F.col("label").isNotNull()).groupBy("label").count().collect()
     return {
         "searches": n_searches,
-        "searches_with_rows": with_candidates,
-        "searches_without_candidates": n_searches - with_candidates,
-        "rows": rows.count(),
-        "shown_rows": int(groups["shown_rows"].sum()) if with_candidates else 0,
+        "searches_with_rows": with_rows,
+        "searches_without_candidates": n_searches - with_rows,
+        "rows": int(summary["rows"].iloc[0]),
+        "shown_rows": int(groups["shown_rows"].sum()) if with_rows else 0,
         "engaged_pairs": total_engaged,
         "engaged_pairs_on_shown_rows": matched,
         "engaged_pairs_not_shown": total_engaged - matched,
         "labels": {str(int(r["label"])): int(r["count"]) for r in sorted(labels, key=lambda r: r["label"])},
-        "searches_with_positive_label": int((groups["positive_rows"] > 0).sum()) if with_candidates else 0,
+        "searches_with_positive_label": int((groups["positive_rows"] > 0).sum()) if with_rows else 0,
     }
-
-
-def _missing_shares(rows: DataFrame) -> dict[str, float]:
-    """Share of rows where each feature is missing (null)."""
-    exprs = [F.avg(F.col(name).isNull().cast("double")).alias(name) for name in FEATURE_NAMES]
-    values = rows.agg(*exprs).collect()[0].asDict()
-    return {k: round(float(v or 0.0), 6) for k, v in values.items()}
