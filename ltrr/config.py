@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     rank_history_days: int = Field(
         30, ge=1, description="Window of the ranker's counter features, in days ending the day before the search."
     )
+    rank_union_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of searches whose unshown candidates the training set keeps (shown ones always).",
+    )
     rank_train_days: int = Field(
         7,
         ge=1,

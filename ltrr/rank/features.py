@@ -70,8 +70,9 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
 
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in FEATURES)
 
-ID_COLUMNS = ("search_id", "ds", "user_id", "entity_id", "shown_position", "shown_randomized", "plan_id")
-"""Columns of a training row that identify it (not features)."""
+ID_COLUMNS = ("search_id", "ds", "user_id", "entity_id", "shown_position", "shown_randomized", "plan_id", "full_union")
+"""Columns of a training row that identify it (not features); ``full_union`` marks the searches
+whose unshown candidates are kept too."""
 
 TARGET_COLUMNS = ("label", "logged_score")
 """The graded label (null for candidates that were not shown) and the logging ranker's score."""

@@ -9,7 +9,8 @@ Which rows play which part (never pick anything on the evaluation day itself):
   history, that day is split by a hash of the search id (80 % train, 20 % valid);
 - **evaluation**: day D. The observable metrics rerank D's shown rows (IPS-weighted NDCG of
   the graded labels); on the simulated world the truth metrics rank the whole candidate union
-  of a deterministic sample of D's searches against the true relevance (``sim/truth``), read
+  of a deterministic sample of D's searches (among those whose union the training set kept)
+  against the true relevance (``sim/truth``), read
   only here and never for features or training.
 
 The examination curve is the memory job's estimate of D - 1 (estimated from randomized
@@ -194,7 +195,8 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
     valid = _to_pandas(valid_df)
     eval_shown = _to_pandas(evaluation.where(F.col("shown_position").isNotNull()))
     sample = (
-        evaluation.select("search_id")
+        evaluation.where(F.col("full_union"))
+        .select("search_id")
         .distinct()
         .orderBy(F.xxhash64("search_id"), "search_id")
         .limit(settings.rank_eval_union_searches)

@@ -63,16 +63,19 @@ class TrainingSetParams:
         history_days: look-back window of the counters (days ending the day before).
         hash_buckets: buckets of the crc32 codes of genre and locale.
         min_play_ms: shortest play that earns label 2.
+        union_share: share of searches (by a hash of the search id) whose unshown candidates
+            are kept; shown candidates are always kept.
     """
 
     history_days: int = 30
     hash_buckets: int = HASH_BUCKETS
     min_play_ms: int = MIN_PLAY_MS
+    union_share: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrainingSetParams:
         """Parameters from the run settings."""
-        return cls(history_days=settings.rank_history_days)
+        return cls(history_days=settings.rank_history_days, union_share=settings.rank_union_share)
 
 
 def with_query_keys(searches: DataFrame) -> DataFrame:
@@ -204,4 +207,7 @@ def training_rows(
     item_vectors.select("entity_id", "factors").createOrReplaceTempView("item_vectors")
     for table in HISTORY_TABLES:
         history.where(F.col("table") == table).createOrReplaceTempView(f"hist_{table}")
-    return spark.sql(load_sql("rank/training_rows", ds=ds, hash_buckets=int(params.hash_buckets)))
+    union_per_10000 = round(params.union_share * 10_000)
+    return spark.sql(
+        load_sql("rank/training_rows", ds=ds, hash_buckets=int(params.hash_buckets), union_per_10000=union_per_10000)
+    )

@@ -10,6 +10,9 @@
 --   memory           the q2e table of the previous day (may be empty)
 --   user_vectors, item_vectors  embeddings of the previous day (may be empty)
 --   hist_entity, hist_user, hist_artist, hist_genre, hist_query  counters as of the previous day
+-- Shown candidates are always kept; candidates that were not shown (they carry no label) are
+-- kept for a deterministic share of searches (full_union = true: the whole candidate union),
+-- which the ranker's truth evaluation ranks. The share is ${union_per_10000} / 10000.
 -- A candidate found by several strategies is one row, with one rank/score column pair per
 -- strategy (null when that strategy did not retrieve it). A shown entity is always a
 -- candidate in valid logs; a shown entity missing from the candidates still gets a row.
@@ -48,6 +51,8 @@ rows AS (
          sh.logged_score
   FROM cand c
   FULL OUTER JOIN shown sh ON c.search_id = sh.search_id AND c.entity_id = sh.entity_id
+  WHERE sh.shown_position IS NOT NULL
+     OR pmod(xxhash64(COALESCE(c.search_id, sh.search_id)), 10000) < ${union_per_10000}
 ),
 joined AS (
   SELECT r.*,
@@ -87,6 +92,7 @@ SELECT search_id,
        shown_position,
        shown_randomized,
        plan_id,
+       pmod(xxhash64(search_id), 10000) < ${union_per_10000} AS full_union,
        CASE WHEN shown_position IS NULL THEN NULL ELSE COALESCE(engaged_label, 0) END AS label,
        logged_score,
        -- retrieval provenance

@@ -40,6 +40,7 @@ def world(spark, tmp_path_factory: pytest.TempPathFactory):
         rank_bootstrap=200,
         rank_num_boost_round=100,
         rank_eval_union_searches=500,
+        rank_union_share=0.5,
     )
     simulate(out=settings.data_root, start=START, days=2, scale="small", seed=5, randomized_share=0.5)
     for ds in (DAY1, DAY2):
@@ -48,6 +49,20 @@ def world(spark, tmp_path_factory: pytest.TempPathFactory):
     for ds in (DAY1, DAY2):
         build_training_set_day(spark, settings, ds)
     return settings
+
+
+def test_unshown_candidates_are_kept_for_the_sampled_share_of_searches(world) -> None:
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(artifact_dir(world.data_root, DAY2, "training_set") / "rows").to_pandas()
+    unshown = rows[rows["shown_position"].isna()]
+    shown = rows[rows["shown_position"].notna()]
+    assert len(unshown) > 0 and unshown["full_union"].all()
+    share = rows.groupby("search_id")["full_union"].first().mean()
+    assert 0.4 < share < 0.6  # 50 % by a hash of the search id
+    # Shown rows are kept for every search, sampled or not.
+    assert shown["search_id"].nunique() == rows["search_id"].nunique()
+    assert (~shown["full_union"]).any()
 
 
 def test_a_day_without_history_is_skipped_and_recorded(spark, world) -> None:

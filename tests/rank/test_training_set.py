@@ -109,7 +109,10 @@ def _vectors(root: Path, ds: str, user: list[float], item: list[float]) -> None:
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("training-set")
-    settings = load_settings(data_root=tmp / "data", state_dir=tmp / "state", spark_shuffle_partitions=2)
+    # Keep every search's whole candidate union (e3 of s1 is an unshown candidate).
+    settings = load_settings(
+        data_root=tmp / "data", state_dir=tmp / "state", spark_shuffle_partitions=2, rank_union_share=1.0
+    )
     root = settings.data_root
     for ds in (P, D):
         _write(spark, root, "catalog", ds, _catalog())
