@@ -138,7 +138,8 @@ class Settings(BaseSettings):
         description="Days of training rows before ds the ranker learns from; the last one is the validation slice.",
     )
     rank_debias: Literal["ipw", "lightgbm_position", "none"] = Field(
-        "ipw", description="Position-bias correction: ipw (1/examination weights), lightgbm_position or none."
+        "lightgbm_position",
+        description="Position-bias correction: lightgbm_position (unbiased lambdarank), ipw (1/examination) or none.",
     )
     rank_max_weight: float = Field(10.0, ge=1, description="Largest inverse-propensity weight of a clicked row.")
     rank_num_boost_round: int = Field(300, ge=1, description="Most boosting rounds (early stopping picks fewer).")
