@@ -41,6 +41,7 @@ def world(spark, tmp_path_factory: pytest.TempPathFactory):
         rank_num_boost_round=100,
         rank_eval_union_searches=500,
         rank_union_share=0.5,
+        bundle_store=str(tmp / "bundles"),
     )
     simulate(out=settings.data_root, start=START, days=2, scale="small", seed=5, randomized_share=0.5)
     for ds in (DAY1, DAY2):
@@ -104,3 +105,21 @@ def test_a_learned_model_is_published_with_parity_and_truth_metrics(spark, world
     assert truth["model"]["mean"] > truth["popularity"]["ci_high"]
     assert read_ranker(folder).passed
     assert require_ranker_outcome(world, DAY2)["status"] == "published"
+
+
+def test_the_published_ranker_travels_in_the_bundle(spark, world) -> None:
+    from ltrr.bundle import publish_day
+    from ltrr.serving import load_bundle
+
+    if not (artifact_dir(world.data_root, DAY2, "ranker") / "report.json").is_file():
+        build_ranker_day(spark, world, DAY2)
+    result = publish_day(world, DAY2)
+    bundle = load_bundle(result.url)  # verifies every checksum
+    entry = bundle.manifest.artifacts["ranker"]
+    assert entry.status == "present" and entry.gate == "passed", entry
+    from ltrr.rank.export import load_ranker
+
+    loaded = load_ranker(bundle.path("ranker/model.txt").parent)  # the way serving will load it
+    assert loaded is not None
+    # The day has no memory or embeddings in this world: the bundle is published but not promoted.
+    assert not result.promoted
