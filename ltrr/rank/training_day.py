@@ -3,9 +3,11 @@
 Layout::
 
     rows/            Parquet: one row per (search, candidate) of D with its point-in-time features
+                     (every shown candidate; unshown ones for ``LTRR_RANK_UNION_SHARE`` of searches)
     history/         Parquet: the counters (``history_stats``) over the window ending at D; the
                      rows of D + 1 read them, and serving on D + 1 will load them from the bundle
-    validation.json  GX result of the rows suite (Spark) ; groups.json: the per-search suite (pandas)
+    validation.json  GX result of the rows suite (on a one-pass summary of the rows)
+    groups.json      GX result of the per-search suite (no empty groups, labels on shown rows)
     report.json      inputs used (and missing), row and label counts, conservation figures
 
 Inputs for the rows of D, all from before D: the memory table and the embeddings of D - 1

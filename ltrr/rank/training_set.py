@@ -1,5 +1,7 @@
 """The ranker's point-in-time training rows, in Spark: one row per (search, candidate) of a day.
 
+Shown candidates are always kept; unshown ones (no label) for a hashed share of searches.
+
 Every log-derived feature of a search on day D comes from data that existed before D:
 the memory table and the embeddings of D - 1, and counters (``history_stats``) over the
 window ending at D - 1. The catalog snapshot of D supplies static metadata only. So a
