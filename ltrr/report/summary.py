@@ -40,6 +40,7 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         tables[table] = stats
     memory_report = artifact_dir(settings.data_root, ds) / "report.json"
     return {
+        "ranker": ranker_outcome(settings, ds),
         "ds": ds,
         "memory": json.loads(memory_report.read_text()) if memory_report.is_file() else None,
         "memory_dir": str(memory_report.parent),
@@ -48,6 +49,42 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         "tables": tables,
         "report": str(report_path),
     }
+
+
+def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
+    """What the ranker job did for ``ds``: published, refused, skipped or missing, with NDCG@10.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        ``{"status", "reasons", "ndcg@10"}`` (``ndcg@10`` as in the job's report, or ``{}``).
+    """
+    folder = validation_dir(settings.data_root, ds)
+    published = artifact_dir(settings.data_root, ds, "ranker") / "report.json"
+    for status, path in (
+        ("published", published),
+        ("refused", folder / "ranker_rejected.json"),
+        ("skipped", folder / "ranker_skipped.json"),
+    ):
+        if path.is_file():
+            record = json.loads(path.read_text())
+            reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
+            return {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
+    return {"status": "missing", "reasons": [], "ndcg@10": {}}
+
+
+def _ranker_line(ranker: dict[str, Any]) -> str:
+    line = f"  ranker: {ranker['status']}"
+    for scope in ("observable", "truth"):
+        figures = ranker["ndcg@10"].get(scope) or {}
+        if "model" in figures:
+            others = ", ".join(f"{name} {v['mean']:.3f}" for name, v in figures.items() if name != "model")
+            line += f"; NDCG@10 {scope}: model {figures['model']['mean']:.3f} ({others})"
+    if ranker["status"] in ("refused", "skipped") and ranker["reasons"]:
+        line += f"; {ranker['reasons'][0]}"
+    return line
 
 
 def format_day_summary(summary: dict[str, Any]) -> str:
@@ -78,6 +115,8 @@ def format_day_summary(summary: dict[str, Any]) -> str:
                 by_class = ", ".join(f"{k} {v['rate']:.1%}" for k, v in recall["by_query_class"].items())
                 line += f"; intended entity in top-N: {recall['overall']['rate']:.1%} ({by_class})"
             lines.append(line)
+    if summary.get("ranker"):
+        lines.append(_ranker_line(summary["ranker"]))
     lines.append("  outputs:")
     for stats in summary["tables"].values():
         lines.append(f"    clean      {stats['clean']}")
