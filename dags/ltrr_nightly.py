@@ -55,12 +55,17 @@ parse time; ``ltrr`` is imported inside the tasks.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import dag, task
 
 JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
+# spark-submit sizes the driver JVM before the job's code runs, so the setting must travel on
+# the command line (a session option is too late). Same variable and default as
+# ``Settings.spark_driver_memory``; reading one environment variable at parse time is free.
+DRIVER_MEMORY = os.environ.get("LTRR_SPARK_DRIVER_MEMORY", "2g")
 
 DEFAULT_ARGS = {
     "owner": "ltrr",
@@ -98,6 +103,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "validate_inputs.py"),
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-validate-inputs-{{ ds }}",
     )
 
@@ -119,6 +125,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "build_q2e.py"),
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-build-q2e-{{ ds }}",
     )
 
@@ -140,6 +147,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "build_interactions.py"),
         application_args=["--ds", "{{ ds }}"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-build-interactions-{{ ds }}",
     )
 
@@ -148,6 +156,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "train_embeddings.py"),
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-train-embeddings-{{ ds }}",
     )
 
@@ -170,6 +179,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "build_training_set.py"),
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-build-training-set-{{ ds }}",
     )
 
@@ -191,6 +201,7 @@ def ltrr_nightly() -> None:
         application=str(JOBS_DIR / "train_ranker.py"),
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
         name="ltrr-train-ranker-{{ ds }}",
     )
 

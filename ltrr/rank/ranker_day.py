@@ -160,6 +160,9 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
         RankerRejected: when the gate or the metrics suite refuses the model.
     """
     root = settings.data_root
+    # Collect frames to pandas through Arrow batches: the default path pickles one Python Row
+    # per row and ran a 1 GB spark-submit driver out of block-manager memory on a medium day.
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     rejected = rejection_path(root, ds)
     rejected.unlink(missing_ok=True)
     skip_path(root, ds).unlink(missing_ok=True)
