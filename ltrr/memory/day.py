@@ -14,10 +14,10 @@ from ltrr.debias.examination import ExaminationCurve
 from ltrr.memory.artifact import artifact_dir, publish, staging_dir, write_json, write_table
 from ltrr.memory.checks import memory_columns, memory_expectations
 from ltrr.memory.evaluate import evaluate_next_day
-from ltrr.memory.q2e import Q2EParams, build_memory, read_clean_window, window
+from ltrr.memory.q2e import Q2EParams, build_memory, read_clean_window, read_partition, window
 from ltrr.schemas import CATALOG, SEARCHES, TRUTH
 from ltrr.validate.gx_runner import run_suite
-from ltrr.zones import partition_path, validation_dir
+from ltrr.zones import validation_dir
 
 
 class MemoryRejected(RuntimeError):
@@ -36,13 +36,6 @@ def _previous_artifact(data_root: Path, ds: str, lookback: int) -> Path | None:
         if (candidate / "report.json").is_file():
             return candidate
     return None
-
-
-def _read_partition(spark: SparkSession, data_root: Path, zone: str, table: str, ds: str, schema) -> object | None:
-    path = partition_path(data_root, zone, table, ds)
-    if not path.is_dir() or not any(path.glob("*.parquet")):
-        return None
-    return spark.read.schema(schema).parquet(str(path))
 
 
 def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
@@ -73,7 +66,7 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
     days = window(ds, params.window_days)
     searches, missing_searches = read_clean_window(spark, root, "searches", days)
     engagements, _ = read_clean_window(spark, root, "engagements", days)
-    catalog = _read_partition(spark, root, "clean", "catalog", ds, CATALOG)
+    catalog = read_partition(spark, root, "clean", "catalog", ds, CATALOG)
     if catalog is None:
         raise FileNotFoundError(f"no clean catalog for {ds}; run validate_inputs for {ds} first")
 
@@ -107,8 +100,8 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
         evaluation = None
         if previous is not None:
             previous_table = spark.read.parquet(str(previous / "table"))
-            day_searches = _read_partition(spark, root, "clean", "searches", ds, SEARCHES)
-            truth = _read_partition(spark, root, "sim", "truth", ds, TRUTH)
+            day_searches = read_partition(spark, root, "clean", "searches", ds, SEARCHES)
+            truth = read_partition(spark, root, "sim", "truth", ds, TRUTH)
             evaluation = {
                 "table_ds": previous.name[3:],
                 "searches_ds": ds,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from ltrr.config import Settings
 from ltrr.debias.examination import ExaminationCurve, estimate_examination, position_ctr
@@ -85,6 +86,16 @@ def window(ds: str, days: int) -> list[str]:
     """The ``days`` calendar days ending at ``ds`` (inclusive), oldest first."""
     end = parse_ds(ds)
     return [(end - dt.timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1)]
+
+
+def read_partition(
+    spark: SparkSession, data_root: Path, zone: str, table: str, ds: str, schema: T.StructType
+) -> DataFrame | None:
+    """Read one day's partition of ``zone/table`` with its contract schema, or None when it has no files."""
+    path = partition_path(data_root, zone, table, ds)
+    if not path.is_dir() or not any(path.glob("*.parquet")):
+        return None
+    return spark.read.schema(schema).parquet(str(path))
 
 
 def read_clean_window(spark: SparkSession, data_root: Path, table: str, days: list[str]) -> tuple[DataFrame, list[str]]:

@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 
 from ltrr.config import Settings
 from ltrr.memory.artifact import publish, staging_dir, write_json
-from ltrr.memory.q2e import read_clean_window, window
+from ltrr.memory.q2e import read_clean_window, read_partition, window
 from ltrr.rank.checks import group_expectations, rows_expectations, rows_summary, search_groups
 from ltrr.rank.features import FEATURE_NAMES, ID_COLUMNS, TARGET_COLUMNS
 from ltrr.rank.training_set import (
@@ -42,7 +42,7 @@ from ltrr.rank.training_set import (
 )
 from ltrr.schemas import CATALOG, ENGAGEMENTS, SEARCHES
 from ltrr.validate.gx_runner import run_suite
-from ltrr.zones import artifact_dir, partition_path, validation_dir
+from ltrr.zones import artifact_dir, validation_dir
 
 ARTIFACT = "training_set"
 
@@ -63,10 +63,7 @@ def previous_day(ds: str) -> str:
 
 def _read_clean(spark: SparkSession, root: Path, table: str, ds: str) -> DataFrame | None:
     schema = {"searches": SEARCHES, "engagements": ENGAGEMENTS, "catalog": CATALOG}[table]
-    path = partition_path(root, "clean", table, ds)
-    if not path.is_dir() or not any(path.glob("*.parquet")):
-        return None
-    return spark.read.schema(schema).parquet(str(path))
+    return read_partition(spark, root, "clean", table, ds, schema)
 
 
 def _history_as_of(spark: SparkSession, root: Path, end: str, days: int, *, reuse: bool) -> tuple[DataFrame, dict]:
