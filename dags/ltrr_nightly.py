@@ -41,12 +41,20 @@ backfilled on its own and gives the same result):
 12. ``ranker_gate`` — fails the run, without retries, when the model did not beat the best
     baseline (its NDCG@10 lower confidence bound) or its metrics failed validation: nothing is
     published and the champion bundle keeps its ranker.
-13. ``publish_bundle`` — after every gate passed: assembles the day's artifacts into one
+13. ``build_bandit_dataset`` — Spark job ``jobs/build_bandit_dataset.py --ds {{ ds }}`` (after the
+    validation gate): one row per search with context features as of the day before, the logged
+    plan and propensity, the reward and per-strategy hit flags, validated by GX.
+14. ``bandit_dataset_gate`` — fails the run, without retries, when the rows failed validation.
+15. ``train_policy`` — Python task (``ltrr.bandit.policy_day``): learns the plan policy on the
+    days before ``ds``, estimates it off-policy on ``ds`` (IPS, SNIPS, DM, DR, Switch-DR with
+    intervals) and gates it against the logged policy's value and the propensity diagnostics.
+    A refused policy does not fail the run: the champion policy is carried into the day's
+    artifact (or, before any policy exists, the bundle ships without one and serving keeps the
+    day-0 policy).
+16. ``publish_bundle`` — after every gate passed: assembles the day's artifacts into one
    verified bundle in the bundle store, registers it in MLflow as ``candidate`` and promotes
    it to ``champion`` (``ltrr.bundle.publish_day``, docs/bundle.md). A failed gate upstream
    means no publish at all, so the previous champion keeps serving.
-
-Later steps (the bandit) will hang off the gates and feed ``publish_bundle``.
 
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
@@ -218,6 +226,40 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
+    build_bandit_dataset = SparkSubmitOperator(
+        task_id="build_bandit_dataset",
+        application=str(JOBS_DIR / "build_bandit_dataset.py"),
+        application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
+        conn_id="spark_default",
+        driver_memory=DRIVER_MEMORY,
+        name="ltrr-build-bandit-dataset-{{ ds }}",
+    )
+
+    @task(retries=0)
+    def bandit_dataset_gate(ds: str | None = None) -> dict:
+        """Stop the run, without retries, when the day's bandit rows failed validation."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.orchestration.checks import DayRejected, require_bandit_dataset
+
+        try:
+            return require_bandit_dataset(load_settings(), ds)
+        except DayRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    def train_policy(ds: str | None = None) -> dict:
+        """Learn the plan policy, estimate it off-policy on ``ds`` and gate it; a refusal keeps the champion."""
+        from ltrr.bandit.policy_day import PolicySkipped, train_policy_day
+        from ltrr.config import load_settings
+
+        try:
+            report = train_policy_day(load_settings(), ds)
+        except PolicySkipped as exc:
+            return {"outcome": "skipped", "reason": str(exc)}
+        return {"outcome": report["outcome"], "reasons": report["reasons"], "gate": report["gate"]}
+
     @task(retries=1, retry_delay=dt.timedelta(minutes=5))
     def publish_bundle(ds: str | None = None) -> dict:
         """Publish the day's artifacts as one verified, versioned bundle (MLflow candidate/champion)."""
@@ -230,7 +272,8 @@ def ltrr_nightly() -> None:
     memory = accepted >> build_q2e >> memory_gate()
     embeddings = accepted >> build_interactions >> train_embeddings >> embeddings_gate()
     ranker = accepted >> build_training_set >> training_set_gate() >> train_ranker >> ranker_gate()
-    [memory, embeddings, ranker] >> publish_bundle()
+    policy = accepted >> build_bandit_dataset >> bandit_dataset_gate() >> train_policy()
+    [memory, embeddings, ranker, policy] >> publish_bundle()
 
 
 ltrr_nightly()

@@ -164,6 +164,34 @@ class Settings(BaseSettings):
         200, ge=1, description="Fewest training searches with an engagement needed to fit a ranker at all."
     )
 
+    # --- bandit: retrieval-plan policy (docs/bandit.md) ----------------------------------------
+    bandit_cost_per_candidate: float = Field(
+        0.0002, ge=0, description="Reward units charged per candidate drawn (0.02 for a full 100-candidate plan)."
+    )
+    bandit_train_days: int = Field(
+        7, ge=1, description="Days of bandit rows up to ds the policy job reads; the last one is the holdout."
+    )
+    bandit_min_plan_rows: int = Field(
+        30, ge=1, description="Fewest logged rows a plan needs in the training days to stay in the policy's menu."
+    )
+    bandit_min_train_searches: int = Field(
+        500, ge=1, description="Fewest training searches needed to learn a policy at all (else skipped, recorded)."
+    )
+    bandit_temperature: float = Field(0.02, ge=0, description="Softmax temperature of the policy, in reward units.")
+    bandit_epsilon: float = Field(
+        0.1, gt=0, le=1, description="Exploration floor: every plan keeps at least epsilon / |menu| probability."
+    )
+    bandit_min_ess: float = Field(
+        200.0, ge=1, description="Smallest effective sample size of the holdout estimate the gate accepts."
+    )
+    bandit_min_improvement: float = Field(
+        0.0, ge=0, description="The new policy's DR lower bound must beat the logged value by this much."
+    )
+    bandit_bootstrap: int = Field(1000, ge=50, description="Bootstrap replicates of the policy value intervals.")
+    bandit_num_boost_round: int = Field(
+        200, ge=1, description="Boosting rounds of the reward model and of the policy's scorer (LightGBM)."
+    )
+
     # --- bundle publishing (docs/bundle.md) -------------------------------------------------
     bundle_keep: int = Field(
         10, ge=1, description="Bundles kept in the store; the champion and the rollback target are never deleted."

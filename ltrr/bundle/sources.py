@@ -5,7 +5,7 @@ A kind is one entry of :data:`ARTIFACT_KINDS`: the folder name under
 artifact, the rejection record a refused build leaves under ``validation/ds=D/``, which of
 its files are GX results (timestamps, see ``ltrr.bundle.hashing``), and a ``read``
 function that turns the artifact's own reports into gate outcome, parameters, metrics,
-data window and Annoy indexes. The ranker and the policy plug in by adding an entry.
+data window and Annoy indexes. The ranker and the policy plug in as entries.
 """
 
 from __future__ import annotations
@@ -191,11 +191,59 @@ def read_ranker(folder: Path) -> ArtifactFacts:
     )
 
 
+def read_policy(folder: Path) -> ArtifactFacts:
+    """Read the policy artifact (``report.json``, ``validation.json``, ``policy.json``).
+
+    Gates: the safe-improvement gate and the estimates suite (``passed`` in the report of a
+    ``published`` policy). A ``kept`` artifact carries the earlier champion policy forward after
+    today's policy was refused: it passes (the champion passed its own gate, recorded in
+    ``champion_report.json``), and its metrics say it was kept and why.
+    """
+    report = _json(folder / "report.json")
+    outcome = report.get("outcome")
+    reasons = []
+    if outcome == "published":
+        if report.get("passed") is not True:
+            reasons.append("policy: " + ("; ".join(report.get("reasons") or []) or "report says the gate did not pass"))
+        gx = _json(folder / "validation.json") if (folder / "validation.json").is_file() else None
+        if gx is None or gx.get("success") is not True:
+            reasons.append("policy: GX suite of the estimates did not pass (validation.json)")
+    elif outcome == "kept":
+        if not (folder / "champion_report.json").is_file():
+            reasons.append("policy: a kept policy has no champion_report.json")
+    else:
+        reasons.append(f"policy: unexpected outcome {outcome!r} for a published artifact")
+    if not (folder / "policy.json").is_file() or not (folder / "model.txt").is_file():
+        reasons.append("policy: policy.json or model.txt is missing")
+    gate = report.get("gate") or {}
+    return ArtifactFacts(
+        passed=not reasons,
+        reasons=reasons,
+        parameters=finite(report.get("params", {})),
+        metrics=finite(
+            {
+                "outcome": outcome,
+                "kept_from": report.get("kept_from"),
+                "refused_because": report.get("reasons") if outcome == "kept" else [],
+                "dr": (gate.get("new") or {}).get("value"),
+                "dr_ci_low": (gate.get("new") or {}).get("ci_low"),
+                "dr_ci_high": (gate.get("new") or {}).get("ci_high"),
+                "logged_value": (gate.get("champion") or {}).get("value"),
+                "rows": report.get("rows"),
+            }
+        ),
+        window=_window(report.get("window")),
+    )
+
+
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("q2e", "report.json", "q2e_rejected.json", ("validation.json",), read_q2e),
     ArtifactKind("embeddings", "metrics.json", "embeddings_rejected.json", ("validation/*.json",), read_embeddings),
     # Not required: while history is too short no ranker is fitted (recorded), and the bundle
     # ships without one; a refused ranker stops publication in the DAG before this point.
     ArtifactKind("ranker", "report.json", "ranker_rejected.json", ("validation.json",), read_ranker, required=False),
+    # Not required: no policy exists until enough bandit rows accrue (skipped, recorded), and a
+    # refused day-1 policy has no champion to keep; serving then keeps the day-0 logging policy.
+    ArtifactKind("policy", "report.json", "policy_rejected.json", ("validation.json",), read_policy, required=False),
 )
 """Every artifact kind a bundle collects, in bundle order."""

@@ -116,6 +116,31 @@ def require_training_set(settings: Settings, ds: str) -> dict:
     return json.loads(report_path.read_text())["counts"]
 
 
+def require_bandit_dataset(settings: Settings, ds: str) -> dict:
+    """Check that the bandit-dataset job published the day's rows, and fail when they were rejected.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        The conservation counts of the artifact's report.
+
+    Raises:
+        DayRejected: when the rows failed validation (or a plan was logged inconsistently).
+        FileNotFoundError: when no artifact exists for the day.
+    """
+    rejected = validation_dir(settings.data_root, ds) / "bandit_dataset_rejected.json"
+    if rejected.is_file():
+        raise DayRejected(f"bandit rows of {ds} failed validation (see {rejected})")
+    report_path = artifact_dir(settings.data_root, ds, "bandit_dataset") / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(
+            f"no bandit-dataset artifact for {ds} at {report_path.parent}; did build_bandit_dataset run?"
+        )
+    return json.loads(report_path.read_text())["counts"]
+
+
 def require_ranker_outcome(settings: Settings, ds: str) -> dict:
     """Check the ranker job's outcome: published or skipped for lack of history pass; refused fails.
 

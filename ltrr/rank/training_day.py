@@ -61,17 +61,29 @@ def previous_day(ds: str) -> str:
     return (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat()
 
 
-def _read_clean(spark: SparkSession, root: Path, table: str, ds: str) -> DataFrame | None:
+def read_clean_day(spark: SparkSession, root: Path, table: str, ds: str) -> DataFrame | None:
+    """The clean ``searches``, ``engagements`` or ``catalog`` partition of ``ds`` (None when absent)."""
     schema = {"searches": SEARCHES, "engagements": ENGAGEMENTS, "catalog": CATALOG}[table]
     return read_partition(spark, root, "clean", table, ds, schema)
 
 
-def _history_as_of(spark: SparkSession, root: Path, end: str, days: int, *, reuse: bool) -> tuple[DataFrame, dict]:
-    """Counters over the window ending at ``end``: yesterday's artifact when allowed, else computed."""
+def history_as_of(spark: SparkSession, root: Path, end: str, days: int, *, reuse: bool) -> tuple[DataFrame, dict]:
+    """Counters over the ``days`` window ending at ``end``.
+
+    Args:
+        spark: the session.
+        root: data root.
+        end: last day of the window.
+        days: window length.
+        reuse: read the stored ``history/`` of the training-set artifact of ``end`` when it exists.
+
+    Returns:
+        ``(counters, where they came from)``; empty counters when the window has no clean logs.
+    """
     stored = artifact_dir(root, end, ARTIFACT) / "history"
     if reuse and stored.is_dir():
         return spark.read.schema(HISTORY_SCHEMA).parquet(str(stored)), {"end": end, "source": str(stored)}
-    catalog = _read_clean(spark, root, "catalog", end)
+    catalog = read_clean_day(spark, root, "catalog", end)
     try:
         searches, missing = read_clean_window(spark, root, "searches", window(end, days))
         engagements, _ = read_clean_window(spark, root, "engagements", window(end, days))
@@ -83,7 +95,8 @@ def _history_as_of(spark: SparkSession, root: Path, end: str, days: int, *, reus
     return stats, {"end": end, "source": "computed", "missing_days": missing}
 
 
-def _memory(spark: SparkSession, root: Path, day: str) -> tuple[DataFrame, str]:
+def memory_as_of(spark: SparkSession, root: Path, day: str) -> tuple[DataFrame, str]:
+    """The memory table of ``day`` (``MEMORY_COLUMNS``) and its path, or an empty one when absent."""
     table = artifact_dir(root, day, "q2e") / "table"
     if not table.is_dir():
         return empty_memory(spark), "none: no memory artifact"
@@ -121,14 +134,14 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
     root = settings.data_root
     rejected = rejection_path(root, ds)
     rejected.unlink(missing_ok=True)
-    searches = _read_clean(spark, root, "searches", ds)
-    engagements = _read_clean(spark, root, "engagements", ds)
-    catalog = _read_clean(spark, root, "catalog", ds)
+    searches = read_clean_day(spark, root, "searches", ds)
+    engagements = read_clean_day(spark, root, "engagements", ds)
+    catalog = read_clean_day(spark, root, "catalog", ds)
     if searches is None or catalog is None or engagements is None:
         raise FileNotFoundError(f"no clean searches, engagements or catalog for {ds}; run validate_inputs first")
     yesterday = previous_day(ds)
-    history, history_info = _history_as_of(spark, root, yesterday, params.history_days, reuse=True)
-    memory, memory_source = _memory(spark, root, yesterday)
+    history, history_info = history_as_of(spark, root, yesterday, params.history_days, reuse=True)
+    memory, memory_source = memory_as_of(spark, root, yesterday)
     users, users_source = _vectors(spark, root, yesterday, "user")
     items, items_source = _vectors(spark, root, yesterday, "item")
     day_searches = with_query_keys(searches.withColumn("ds", F.lit(ds))).cache()
@@ -166,7 +179,7 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
         )
         written = spark.read.parquet(str(staging / "rows"))
         lap("rows_s")
-        today_history, _ = _history_as_of(spark, root, ds, params.history_days, reuse=False)
+        today_history, _ = history_as_of(spark, root, ds, params.history_days, reuse=False)
         (
             today_history.repartition(1)
             .sortWithinPartitions("table", "key1", "key2")

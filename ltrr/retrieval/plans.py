@@ -155,8 +155,13 @@ class EpsilonGreedyPolicy:
         probs[self._index[greedy_id]] += 1.0 - self.epsilon
         return probs
 
-    def choose(self, query: str, context: Mapping[str, str], rng: np.random.Generator) -> tuple[Plan, float]:
-        """Draw a plan (one uniform draw from ``rng``) and return it with its propensity."""
+    def choose(
+        self, query: str, context: Mapping[str, str], rng: np.random.Generator, user_id: str = ""
+    ) -> tuple[Plan, float]:
+        """Draw a plan (one uniform draw from ``rng``) and return it with its propensity.
+
+        ``user_id`` is accepted for the plan-chooser interface and not used by this policy.
+        """
         probs = self.probabilities(query, context)
         u = rng.random()
         idx = int(np.searchsorted(np.cumsum(probs), u, side="right"))

@@ -22,7 +22,7 @@ import pyarrow as pa
 from ltrr.retrieval.lexical import LexicalIndex
 from ltrr.retrieval.plans import DAY0_MENU, EpsilonGreedyPolicy, Plan, day0_greedy
 from ltrr.retrieval.popular import PopularIndex
-from ltrr.serving.engine import CandidateList, EngineFactory, SearchOutcome, present
+from ltrr.serving.engine import CandidateList, EngineFactory, PlanChooser, SearchOutcome, present
 
 LEXICAL_WEIGHT = 0.8
 POPULARITY_WEIGHT = 0.2
@@ -43,7 +43,10 @@ class Day0Engine:
     Args:
         lexical: lexical index over the catalog.
         popular: popular index over the same catalog (same row order).
-        policy: plan-selection policy over plans that use only lexical/popular.
+        policy: plan-selection policy over plans that use only lexical/popular: anything with
+            ``menu``, ``version`` and ``choose(query, context, rng, user_id=...)`` returning
+            ``(plan, propensity)`` (``EpsilonGreedyPolicy``, or a learned policy through
+            ``ltrr.serving.plan_choice.LearnedPlanChooser``).
         randomized_share: share of requests shown in a uniformly random order.
         cache_size: retrieval results kept per strategy (an LRU of query -> results).
     """
@@ -52,7 +55,7 @@ class Day0Engine:
         self,
         lexical: LexicalIndex,
         popular: PopularIndex,
-        policy: EpsilonGreedyPolicy,
+        policy: EpsilonGreedyPolicy | PlanChooser,
         randomized_share: float = 0.05,
         cache_size: int = CACHE_SIZE,
     ) -> None:
@@ -63,6 +66,7 @@ class Day0Engine:
         self.policy = policy
         self.randomized_share = float(randomized_share)
         self.entity_ids = lexical.entity_ids
+        self.versions = {**DAY0_VERSIONS, "policy_version": str(getattr(policy, "version", "day0"))}
         self._pop_feature = np.log1p(1000.0 * np.clip(popular.popularity, 0.0, 1.0)) / np.log1p(1000.0)
         self._max_budget = {
             s: max((st.budget for p in policy.menu for st in p.steps if st.strategy == s), default=0)
@@ -167,7 +171,7 @@ class Day0Engine:
         self, query: str, user_id: str, context: Mapping[str, str], k: int, rng: np.random.Generator
     ) -> SearchOutcome:
         """Serve one request (see ``SearchEngine.search``); draws the plan, then the order."""
-        plan, propensity = self.policy.choose(query, context, rng)
+        plan, propensity = self.policy.choose(query, context, rng, user_id=user_id)
         candidates, ranked = self._ranked(plan, query, k)
         shown, randomized = present(ranked, k, self.randomized_share, rng)
         return SearchOutcome(
@@ -177,7 +181,7 @@ class Day0Engine:
             candidates=candidates,
             shown=shown,
             shown_randomized=randomized,
-            versions=DAY0_VERSIONS,
+            versions=self.versions,
         )
 
 

@@ -17,7 +17,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import pyarrow as pa
 
-from ltrr.retrieval.plans import PlanStep
+from ltrr.retrieval.plans import Plan, PlanStep
 
 VERSION_KEYS = ("policy_version", "ranker_version", "bundle_version")
 
@@ -133,6 +133,20 @@ class SearchEngine(Protocol):
         Returns:
             The outcome, with exact propensity and provenance.
         """
+        ...
+
+
+@runtime_checkable
+class PlanChooser(Protocol):
+    """Chooses the retrieval plan of a request and reports its exact probability."""
+
+    menu: tuple[Plan, ...]
+    version: str
+
+    def choose(
+        self, query: str, context: Mapping[str, str], rng: np.random.Generator, user_id: str = ""
+    ) -> tuple[Plan, float]:
+        """Draw a plan for the request (randomness from ``rng`` only) and return it with its propensity."""
         ...
 
 

@@ -72,7 +72,7 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["tasks"] == {
         "check_raw_inputs": ["validate_inputs"],
         "validate_inputs": ["validation_gate"],
-        "validation_gate": ["build_interactions", "build_q2e", "build_training_set"],
+        "validation_gate": ["build_bandit_dataset", "build_interactions", "build_q2e", "build_training_set"],
         "build_q2e": ["memory_gate"],
         "memory_gate": ["publish_bundle"],
         "build_interactions": ["train_embeddings"],
@@ -82,6 +82,9 @@ def test_dag_shape(dag_info: dict) -> None:
         "training_set_gate": ["train_ranker"],
         "train_ranker": ["ranker_gate"],
         "ranker_gate": ["publish_bundle"],
+        "build_bandit_dataset": ["bandit_dataset_gate"],
+        "bandit_dataset_gate": ["train_policy"],
+        "train_policy": ["publish_bundle"],
         "publish_bundle": [],
     }
     # A data rejection is deterministic: the gate must not retry it; the Spark job may.
@@ -90,6 +93,8 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["retries"]["embeddings_gate"] == 0
     assert dag_info["retries"]["training_set_gate"] == 0
     assert dag_info["retries"]["ranker_gate"] == 0
+    assert dag_info["retries"]["bandit_dataset_gate"] == 0
+    assert dag_info["retries"]["build_bandit_dataset"] >= 1
     assert dag_info["retries"]["build_training_set"] >= 1
     assert dag_info["retries"]["train_ranker"] >= 1
     assert dag_info["retries"]["validate_inputs"] >= 1
@@ -137,6 +142,9 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "training_set_gate": "success",
         "train_ranker": "success",
         "ranker_gate": "success",
+        "build_bandit_dataset": "success",
+        "bandit_dataset_gate": "success",
+        "train_policy": "success",
         "publish_bundle": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
@@ -154,6 +162,18 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
     assert training["validation"]["rows"]["success"] is True and training["counts"]["rows"] > 0
     skipped = json.loads((validation_dir(settings.data_root, ds) / "ranker_skipped.json").read_text())
     assert "no training rows" in skipped["reason"]
+    # One bandit row per clean search; the first day's policy learns on 80% of it and is
+    # gated on the rest: whatever the outcome, it is recorded and never blocks the bundle.
+    bandit = json.loads((artifact_dir(settings.data_root, ds, "bandit_dataset") / "report.json").read_text())
+    assert bandit["validation"]["success"] is True
+    assert (
+        bandit["counts"]["rows"]
+        == bandit["counts"]["searches"]
+        == _rows(partition_path(settings.data_root, "clean", "searches", ds))
+    )
+    policy_report = artifact_dir(settings.data_root, ds, "policy") / "report.json"
+    refused = validation_dir(settings.data_root, ds) / "policy_rejected.json"
+    assert policy_report.is_file() != refused.is_file()
     # The day's bundle was published, verified on load, and holds both artifacts.
     from ltrr.serving import load_bundle
 
@@ -184,4 +204,5 @@ def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Set
     assert result.task_states["build_q2e"] == "upstream_failed"
     assert result.task_states["build_interactions"] == "upstream_failed"
     assert result.task_states["build_training_set"] == "upstream_failed"
+    assert result.task_states["build_bandit_dataset"] == "upstream_failed"
     assert "threshold" in log

@@ -249,12 +249,16 @@ def test_columns_are_the_feature_spec_and_report_conserves_counts(built) -> None
 
 def test_sql_labels_equal_the_python_reference(spark) -> None:
     """``sql/rank/labels.sql`` and ``ltrr.rank.labels.grade`` agree on every hand-labelled case."""
+    from pyspark.sql import functions as F
+
     from ltrr.rank.labels import grade
     from ltrr.sqlfiles import load_sql
     from tests.rank.test_labels import ENGAGEMENTS
 
     rows = [(sid, eid, action, amount) for (sid, eid), (events, _) in ENGAGEMENTS.items() for action, amount in events]
-    frame = spark.createDataFrame(rows, "search_id string, entity_id string, action string, amount_ms bigint")
+    frame = spark.createDataFrame(
+        rows, "search_id string, entity_id string, action string, amount_ms bigint"
+    ).withColumn("position", F.lit(1))
     frame.createOrReplaceTempView("day_engagements")
     got = {
         (r.search_id, r.entity_id): r.label for r in spark.sql(load_sql("rank/labels", min_play_ms=30_000)).collect()

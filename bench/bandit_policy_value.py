@@ -1,0 +1,151 @@
+"""The learned plan policy against the logging policy, by serving the next day with each (simulated world).
+
+Given a data root where the nightly pipeline ran up to day D (``artifacts/policy/ds=D`` published
+or kept, plus the memory table, counters and bandit rows of D), this:
+
+1. serves day D + 1 of the same world twice, into scratch folders: with the day-0 logging policy
+   and with the learned policy (``LearnedPlanChooser``, context features from the artifacts of D);
+2. turns both days' logs into bandit rows with the nightly job's SQL: the mean reward of each is
+   the policy's realized value, and the share of searches whose candidates hold the intended
+   entity its realized hit rate;
+3. estimates the learned policy's value off-policy from the logging policy's day D + 1 alone
+   (IPS, SNIPS, DM, DR, Switch-DR with 95% bootstrap intervals, reward model fitted on the
+   bandit rows up to D), and says whether each interval covers the realized value.
+
+Run (after ``make run`` or the per-day jobs on a medium world)::
+
+    .venv/bin/python bench/bandit_policy_value.py --data-root data --ds 2026-01-07 --out /tmp/ltrr-policy-value
+
+Writes ``bench/results/bandit-policy-value-<timestamp>.json`` and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, serve and score both days, print and save the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-root", type=Path, required=True)
+    parser.add_argument("--ds", required=True, help="the day whose published policy serves ds + 1")
+    parser.add_argument("--out", type=Path, required=True, help="scratch folder for the served days")
+    parser.add_argument("--train-days", type=int, default=7, help="bandit-row days (up to ds) for the reward model")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+    from pyspark.sql import SparkSession
+
+    from ltrr.bandit.dataset import BanditDatasetParams
+    from ltrr.bandit.gate import ESTIMATORS, evaluate_policy
+    from ltrr.bandit.policy import load_policy
+    from ltrr.bandit.policy_day import read_window
+    from ltrr.bandit.reward_model import fit_reward_model
+    from ltrr.bandit.sim_value import intended_hits, learned_engine_factory, mean_with_se, serve_day, served_rows
+    from ltrr.config import load_settings
+    from ltrr.rank.training_day import history_as_of, memory_as_of
+    from ltrr.serving.day0 import day0_engine_factory
+    from ltrr.serving.plan_choice import lookups_from_artifacts
+    from ltrr.zones import artifact_dir
+
+    root = args.data_root.resolve()
+    settings = load_settings(data_root=root)
+    day = dt.date.fromisoformat(args.ds)
+    next_ds = (day + dt.timedelta(days=1)).isoformat()
+    policy_dir = artifact_dir(root, args.ds, "policy")
+    report = json.loads((policy_dir / "report.json").read_text())
+    policy = load_policy(policy_dir)
+    lookups = lookups_from_artifacts(root, args.ds)
+    world = json.loads((root / "sim" / "world.json").read_text())
+    exploration = float(world["parameters"]["exploration"])
+    timings = {}
+
+    clock = time.perf_counter()
+    serve_day(root, args.out / "logging", next_ds, day0_engine_factory(exploration))
+    timings["serve_logging_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    serve_day(root, args.out / "learned", next_ds, learned_engine_factory(policy, lookups))
+    timings["serve_learned_s"] = time.perf_counter() - clock
+
+    spark = SparkSession.builder.master("local[2]").appName("bandit-policy-value").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        clock = time.perf_counter()
+        params = BanditDatasetParams.from_settings(settings)
+        history, _ = history_as_of(spark, root, args.ds, params.history_days, reuse=True)
+        memory, _ = memory_as_of(spark, root, args.ds)
+        rows = {}
+        hits = {}
+        for name in ("logging", "learned"):
+            frame = served_rows(spark, args.out / name, next_ds, params, memory=memory, history=history).toPandas()
+            rows[name] = frame.assign(ds=next_ds)
+            hits[name] = intended_hits(spark, args.out / name, next_ds).toPandas()
+        timings["rows_s"] = time.perf_counter() - clock
+    finally:
+        spark.stop()
+
+    clock = time.perf_counter()
+    train, _ = read_window(root, args.ds, args.train_days)
+    reward_model = fit_reward_model(train, policy.spec, policy.menu)
+    estimates = evaluate_policy(rows["logging"], policy, reward_model, estimators=ESTIMATORS)
+    timings["estimate_s"] = time.perf_counter() - clock
+
+    realized = {}
+    for name in ("logging", "learned"):
+        value, se = mean_with_se(rows[name]["reward"].to_numpy())
+        hit = hits[name]
+        realized[name] = {
+            "value": value,
+            "se": se,
+            "searches": len(rows[name]),
+            "intended_hit_rate": float(hit["intended_hit"].mean()),
+            "hit_rate_by_class": hit.groupby("query_class")["intended_hit"].mean().round(4).to_dict(),
+            "mean_candidates": float(rows[name]["n_candidates"].mean()),
+            "plan_shares": rows[name]["plan_id"].value_counts(normalize=True).round(4).to_dict(),
+        }
+    truth = realized["learned"]["value"]
+    result = {
+        "data_root": str(root),
+        "ds": args.ds,
+        "served_ds": next_ds,
+        "policy_outcome": report.get("outcome"),
+        "policy_gate": report.get("gate"),
+        "realized": realized,
+        "estimates_on_logging_day": {
+            k: {**v.to_dict(), "covers_realized": bool(v.ci_low <= truth <= v.ci_high)} for k, v in estimates.items()
+        },
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "load_average": os.getloadavg(),
+    }
+    for est in result["estimates_on_logging_day"].values():
+        est.pop("extra", None)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bandit-policy-value-{time.strftime('%Y-%m-%dT%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=2, default=float) + "\n")
+
+    for name, r in realized.items():
+        print(
+            f"{name:8s} realized {r['value']:.4f} ± {r['se']:.4f}  intended-hit {r['intended_hit_rate']:.4f}  "
+            f"candidates {r['mean_candidates']:.1f}  plans {r['plan_shares']}"
+        )
+    for name, v in estimates.items():
+        cover = "covers" if v.ci_low <= truth <= v.ci_high else "misses"
+        print(f"  {name:9s} {v.value:.4f} [{v.ci_low:.4f}, {v.ci_high:.4f}] ess {v.ess:.0f}  {cover} {truth:.4f}")
+    print(f"saved {path}")
+    return 0 if np.isfinite(truth) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

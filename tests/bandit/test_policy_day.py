@@ -1,0 +1,120 @@
+"""The nightly policy job on bandit rows whose true values are known (``SyntheticBandit``).
+
+The synthetic world's context columns are mapped onto the nightly context spec
+(``n_words`` -> ``query_tokens``, ``device`` -> ``device``, ``history`` -> ``user_searches``,
+``head`` -> ``query_searches``; every other feature at its default), and its rows are written
+where ``jobs/build_bandit_dataset.py`` writes them. No Spark: the policy job reads Parquet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
+from ltrr.bandit.policy import load_policy
+from ltrr.bandit.policy_day import PolicySkipped, rejection_path, skip_path, train_policy_day
+from ltrr.bandit.synthetic import SyntheticBandit
+from ltrr.bundle.sources import read_policy
+from ltrr.retrieval.plans import PLAN_MENU
+from ltrr.zones import artifact_dir
+
+DAYS = ("2026-02-01", "2026-02-02", "2026-02-03")
+# The day-0 plans (the logging rule's greedy choices) and two that a learned policy can prefer.
+MENU = tuple(
+    p
+    for p in PLAN_MENU
+    if p.plan_id in {"lex100", "lex75_pop25", "lex50_pop50", "lex25_pop75", "mem50_lex50", "pers50_lex50"}
+)
+RENAME = {"n_words": "query_tokens", "history": "user_searches", "head": "query_searches"}
+
+
+def _write_days(root: Path, rows_per_day: int = 8000) -> None:
+    frame = SyntheticBandit(menu=MENU).sample(rows_per_day * len(DAYS), seed=5, n_days=len(DAYS), start_ds=DAYS[0])
+    frame = frame.rename(columns=RENAME)
+    steps = {p.plan_id: [{"strategy": s.strategy, "budget": s.budget} for s in p.steps] for p in MENU}
+    frame["plan"] = frame["plan_id"].map(steps)
+    for f in BANDIT_CONTEXT_SPEC.features:
+        if f.name not in frame.columns:
+            frame[f.name] = f.default
+    for ds, day in frame.groupby("ds"):
+        out = artifact_dir(root, ds, "bandit_dataset") / "rows"
+        out.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(day.reset_index(drop=True), preserve_index=False), out / "part-0.parquet")
+
+
+@pytest.fixture()
+def world(settings):
+    _write_days(settings.data_root)
+    # Small models and few bootstrap replicates keep the test fast; the defaults are for nightly runs.
+    return settings.model_copy(update={"bandit_min_ess": 100.0, "bandit_bootstrap": 200, "bandit_num_boost_round": 60})
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_publishes_a_better_policy_then_keeps_it_when_the_next_one_is_refused(world) -> None:
+    root = world.data_root
+    report = train_policy_day(world, DAYS[1])
+    assert report["outcome"] == "published", report["reasons"]
+    assert report["window"]["split"] == "last_day"
+    assert report["rows"] == {"train": 8000, "holdout": 8000}
+    # Safe improvement: the DR lower bound clears the logged (day-0 rule) value on the holdout day.
+    gate = report["gate"]
+    assert gate["passed"] and gate["new"]["ci_low"] >= gate["champion"]["value"]
+    assert set(report["estimates"]) == {"ips", "snips", "dm", "dr", "switch_dr"}
+    folder = artifact_dir(root, DAYS[1], "policy")
+    policy = load_policy(folder)  # checksum and golden parity, as serving loads it
+    assert [p.plan_id for p in policy.menu] == [p.plan_id for p in MENU]
+    on_disk = json.loads((folder / "report.json").read_text())
+    assert "timings_s" not in on_disk and on_disk["outcome"] == "published"
+    assert read_policy(folder).passed
+
+    # A re-run of the same day writes the same bytes (the bundle's content hash depends on it).
+    before = {name: _sha(folder / name) for name in ("model.txt", "policy.json", "golden.json", "report.json")}
+    train_policy_day(world, DAYS[1])
+    assert {name: _sha(folder / name) for name in before} == before
+
+    # An impossible margin refuses day 3's policy: the champion of day 2 is carried forward.
+    strict = world.model_copy(update={"bandit_min_improvement": 1.0})
+    kept = train_policy_day(strict, DAYS[2])
+    assert kept["outcome"] == "kept" and kept["kept_from"] == DAYS[1]
+    assert any("margin" in r for r in kept["reasons"])
+    kept_dir = artifact_dir(root, DAYS[2], "policy")
+    assert _sha(kept_dir / "model.txt") == before["model.txt"]
+    assert _sha(kept_dir / "policy.json") == before["policy.json"]
+    assert json.loads((kept_dir / "champion_report.json").read_text())["outcome"] == "published"
+    assert rejection_path(root, DAYS[2]).is_file()
+    facts = read_policy(kept_dir)
+    assert facts.passed and facts.metrics["outcome"] == "kept" and facts.metrics["kept_from"] == DAYS[1]
+
+
+def test_refused_without_a_champion_publishes_nothing(world) -> None:
+    strict = world.model_copy(update={"bandit_min_improvement": 1.0})
+    report = train_policy_day(strict, DAYS[1])
+    assert report["outcome"] == "refused"
+    assert not artifact_dir(world.data_root, DAYS[1], "policy").exists()
+    refusal = json.loads(rejection_path(world.data_root, DAYS[1]).read_text())
+    assert refusal["reasons"] == report["reasons"] and refusal["reasons"]
+
+
+def test_single_day_is_split_by_hash_and_a_thin_window_is_skipped(world) -> None:
+    report = train_policy_day(world.model_copy(update={"bandit_train_days": 1}), DAYS[0])
+    assert report["window"]["split"].startswith("hash")
+    assert report["rows"]["train"] + report["rows"]["holdout"] == 8000
+    assert 0.15 < report["rows"]["holdout"] / 8000 < 0.25
+    with pytest.raises(PolicySkipped, match="fewer than bandit_min_train_searches"):
+        train_policy_day(world.model_copy(update={"bandit_min_train_searches": 100_000}), DAYS[1])
+    assert json.loads(skip_path(world.data_root, DAYS[1]).read_text())["outcome"] == "skipped"
+    assert not artifact_dir(world.data_root, DAYS[1], "policy").exists()
+
+
+def test_missing_day_rows_is_a_clear_error(world) -> None:
+    with pytest.raises(FileNotFoundError, match="no bandit rows for 2026-02-09"):
+        train_policy_day(world, "2026-02-09")
