@@ -43,15 +43,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ds", required=True, help="the day whose published policy serves ds + 1")
     parser.add_argument("--out", type=Path, required=True, help="scratch folder for the served days")
     parser.add_argument("--train-days", type=int, default=7, help="bandit-row days (up to ds) for the reward model")
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="learn the policy here on every bandit row up to ds (no gate) instead of loading artifacts/policy/ds=D",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     from pyspark.sql import SparkSession
 
+    from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
     from ltrr.bandit.dataset import BanditDatasetParams
     from ltrr.bandit.gate import ESTIMATORS, evaluate_policy
-    from ltrr.bandit.policy import load_policy
-    from ltrr.bandit.policy_day import read_window
+    from ltrr.bandit.plan_features import BANDIT_COLUMNS
+    from ltrr.bandit.policy import learn_policy, load_policy
+    from ltrr.bandit.policy_day import logged_menu, params_from_settings, read_window
     from ltrr.bandit.reward_model import fit_reward_model
     from ltrr.bandit.sim_value import intended_hits, learned_engine_factory, mean_with_se, serve_day, served_rows
     from ltrr.config import load_settings
@@ -64,14 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(data_root=root)
     day = dt.date.fromisoformat(args.ds)
     next_ds = (day + dt.timedelta(days=1)).isoformat()
-    policy_dir = artifact_dir(root, args.ds, "policy")
-    report = json.loads((policy_dir / "report.json").read_text())
-    policy = load_policy(policy_dir)
+    train, _ = read_window(root, args.ds, args.train_days)
+    clock = time.perf_counter()
+    if args.learn:
+        train = train[[*BANDIT_COLUMNS, "plan", *BANDIT_CONTEXT_SPEC.names]]
+        policy, reward_model = learn_policy(
+            train, BANDIT_CONTEXT_SPEC, logged_menu(train), params_from_settings(settings)
+        )
+        report = {"outcome": f"learned here on {len(train)} rows up to {args.ds} (no gate)"}
+    else:
+        policy_dir = artifact_dir(root, args.ds, "policy")
+        report = json.loads((policy_dir / "report.json").read_text())
+        policy = load_policy(policy_dir)
+        reward_model = fit_reward_model(train, policy.spec, policy.menu)
+    timings = {"learn_s": time.perf_counter() - clock}
     lookups = lookups_from_artifacts(root, args.ds)
     world = json.loads((root / "sim" / "world.json").read_text())
     exploration = float(world["parameters"]["exploration"])
-    timings = {}
-
     clock = time.perf_counter()
     serve_day(root, args.out / "logging", next_ds, day0_engine_factory(exploration))
     timings["serve_logging_s"] = time.perf_counter() - clock
@@ -97,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
         spark.stop()
 
     clock = time.perf_counter()
-    train, _ = read_window(root, args.ds, args.train_days)
-    reward_model = fit_reward_model(train, policy.spec, policy.menu)
     estimates = evaluate_policy(rows["logging"], policy, reward_model, estimators=ESTIMATORS)
     timings["estimate_s"] = time.perf_counter() - clock
 
@@ -121,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "ds": args.ds,
         "served_ds": next_ds,
         "policy_outcome": report.get("outcome"),
+        "policy_menu": list(policy.plan_ids),
         "policy_gate": report.get("gate"),
         "realized": realized,
         "estimates_on_logging_day": {

@@ -24,8 +24,10 @@ composition.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,6 +160,42 @@ class ContextSpec:
                 codes = {c: float(i) for i, c in enumerate(f.categories)}
                 filled = col.where(col.notna(), f.default).astype(str)
                 out[:, j] = filled.map(codes).astype(np.float64).to_numpy()
+        return out
+
+    def encode_row(self, context: Mapping[str, Any]) -> np.ndarray:
+        """:meth:`encode` of one request's context, without pandas (the serving path).
+
+        Gives exactly the row :meth:`encode` gives for a one-row frame of the same values
+        (tested), in a few microseconds instead of a few milliseconds.
+
+        Args:
+            context: feature name -> value (a missing key or None/NaN is a missing value).
+
+        Returns:
+            Shape (1, len(features)), float64.
+
+        Raises:
+            ValueError: when a categorical feature has no categories or a numeric value is not a number.
+        """
+        out = np.empty((1, len(self.features)), dtype=np.float64)
+        for j, f in enumerate(self.features):
+            value = context.get(f.name)
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            if f.kind == "numeric":
+                if missing:
+                    out[0, j] = float(f.default)
+                    continue
+                try:
+                    out[0, j] = float(value)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"numeric context feature {f.name!r} has a non-numeric value {value!r}") from exc
+                if math.isnan(out[0, j]):
+                    out[0, j] = float(f.default)
+            else:
+                if not f.categories:
+                    raise ValueError(f"categorical feature {f.name!r} has no categories: call fit_categories first")
+                key = str(f.default) if missing else str(value)
+                out[0, j] = float(f.categories.index(key)) if key in f.categories else math.nan
         return out
 
     def to_list(self) -> list[dict]:

@@ -192,8 +192,7 @@ class PlanPolicy:
         Returns:
             The plan and its probability, to be logged as the propensity.
         """
-        row = pd.DataFrame([{f.name: context.get(f.name) for f in self.spec.features}])
-        probs = self.probabilities_frame(row)[0]
+        probs = self.probabilities(self.spec.encode_row(context))[0]
         idx = int(np.searchsorted(np.cumsum(probs), rng.random(), side="right"))
         idx = min(idx, len(probs) - 1)
         while probs[idx] <= 0.0:  # float edge: never return a zero-probability plan

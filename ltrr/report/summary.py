@@ -41,6 +41,7 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
     memory_report = artifact_dir(settings.data_root, ds) / "report.json"
     return {
         "ranker": ranker_outcome(settings, ds),
+        "policy": policy_outcome(settings, ds),
         "ds": ds,
         "memory": json.loads(memory_report.read_text()) if memory_report.is_file() else None,
         "memory_dir": str(memory_report.parent),
@@ -73,6 +74,46 @@ def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
             reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
             return {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
     return {"status": "missing", "reasons": [], "ndcg@10": {}}
+
+
+def policy_outcome(settings: Settings, ds: str) -> dict[str, Any]:
+    """What the policy job did for ``ds``: published, kept, refused, skipped or missing, with its gate.
+
+    Args:
+        settings: run settings (``data_root``).
+        ds: the day.
+
+    Returns:
+        ``{"status", "reasons", "dr", "logged"}`` (the new policy's DR estimate as a ``PolicyValue``
+        dict and the logged policy's value, or None when no policy was evaluated).
+    """
+    folder = validation_dir(settings.data_root, ds)
+    artifact = artifact_dir(settings.data_root, ds, "policy") / "report.json"
+    for status, path in (
+        ("published", artifact),
+        ("refused", folder / "policy_rejected.json"),
+        ("skipped", folder / "policy_skipped.json"),
+    ):
+        if path.is_file():
+            record = json.loads(path.read_text())
+            status = record.get("outcome", status) if path == artifact else status
+            reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
+            gate = record.get("gate") or {}
+            return {"status": status, "reasons": reasons, "dr": gate.get("new"), "logged": gate.get("champion")}
+    return {"status": "missing", "reasons": [], "dr": None, "logged": None}
+
+
+def _policy_line(policy: dict[str, Any]) -> str:
+    line = f"  plan policy: {policy['status']}"
+    dr, logged = policy.get("dr"), policy.get("logged")
+    if dr and logged:
+        line += (
+            f"; DR value {dr['value']:.4f} [{dr['ci_low']:.4f}, {dr['ci_high']:.4f}] "
+            f"vs logged {logged['value']:.4f} on {logged['n']:,} searches"
+        )
+    if policy["status"] in ("kept", "refused", "skipped") and policy["reasons"]:
+        line += f"; {policy['reasons'][0]}"
+    return line
 
 
 def _ranker_line(ranker: dict[str, Any]) -> str:
@@ -117,6 +158,8 @@ def format_day_summary(summary: dict[str, Any]) -> str:
             lines.append(line)
     if summary.get("ranker"):
         lines.append(_ranker_line(summary["ranker"]))
+    if summary.get("policy"):
+        lines.append(_policy_line(summary["policy"]))
     lines.append("  outputs:")
     for stats in summary["tables"].values():
         lines.append(f"    clean      {stats['clean']}")

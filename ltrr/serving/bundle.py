@@ -104,6 +104,16 @@ class Bundle:
         """The Q2E memory in serving form: ``query_key, entity_ids, scores`` (a ``pyarrow.Table``)."""
         return self.read_parquet(f"{self.artifact('q2e').relative_to(self.root).as_posix()}/serving")
 
+    def plan_policy(self) -> Any:
+        """The retrieval-plan policy (``ltrr.bandit.policy.PlanPolicy``), parity-checked on load.
+
+        Raises:
+            KeyError: the bundle has no policy (none passed its gate yet: serve the day-0 policy).
+        """
+        from ltrr.bandit.policy import load_policy
+
+        return load_policy(self.artifact("policy"))
+
     def annoy(self, name: str = "items") -> Any:
         """An Annoy index of the bundle, memory-mapped on first use and cached.
 

@@ -12,16 +12,20 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
+from ltrr.bandit.context import BANDIT_CONTEXT_SPEC, ContextLookups
 from ltrr.bandit.policy import load_policy
 from ltrr.bandit.policy_day import PolicySkipped, rejection_path, skip_path, train_policy_day
 from ltrr.bandit.synthetic import SyntheticBandit
 from ltrr.bundle.sources import read_policy
+from ltrr.report.summary import day_summary, format_day_summary, policy_outcome
 from ltrr.retrieval.plans import PLAN_MENU
+from ltrr.serving.plan_choice import LearnedPlanChooser
 from ltrr.zones import artifact_dir
 
 DAYS = ("2026-02-01", "2026-02-02", "2026-02-03")
@@ -72,6 +76,14 @@ def test_publishes_a_better_policy_then_keeps_it_when_the_next_one_is_refused(wo
     folder = artifact_dir(root, DAYS[1], "policy")
     policy = load_policy(folder)  # checksum and golden parity, as serving loads it
     assert [p.plan_id for p in policy.menu] == [p.plan_id for p in MENU]
+    # Serving draws plans with exactly the probability it logs as the propensity.
+    chooser = LearnedPlanChooser(policy, ContextLookups())
+    rng = np.random.default_rng(0)
+    context = {"local_hour": "21", "weekday": "sat", "device": "tv", "locale": "en-US"}
+    for query in ("", "love songs", "a b c d e"):
+        plan, propensity = chooser.choose(query, context, rng, user_id="u1")
+        probs = policy.probabilities_frame(pd.DataFrame([chooser.features(query, context, "u1")]))[0]
+        assert propensity == probs[policy.plan_ids.index(plan.plan_id)] >= policy.floor
     on_disk = json.loads((folder / "report.json").read_text())
     assert "timings_s" not in on_disk and on_disk["outcome"] == "published"
     assert read_policy(folder).passed
@@ -93,6 +105,12 @@ def test_publishes_a_better_policy_then_keeps_it_when_the_next_one_is_refused(wo
     assert rejection_path(root, DAYS[2]).is_file()
     facts = read_policy(kept_dir)
     assert facts.passed and facts.metrics["outcome"] == "kept" and facts.metrics["kept_from"] == DAYS[1]
+    # ``ltrr summary`` reports both days as they happened.
+    assert policy_outcome(world, DAYS[1])["status"] == "published"
+    summary = policy_outcome(world, DAYS[2])
+    assert summary["status"] == "kept" and summary["reasons"] == kept["reasons"]
+    assert summary["dr"]["value"] == kept["gate"]["new"]["value"]
+    assert "plan policy: kept; DR value" in format_day_summary(day_summary(world, DAYS[2]))
 
 
 def test_refused_without_a_champion_publishes_nothing(world) -> None:
@@ -102,6 +120,7 @@ def test_refused_without_a_champion_publishes_nothing(world) -> None:
     assert not artifact_dir(world.data_root, DAYS[1], "policy").exists()
     refusal = json.loads(rejection_path(world.data_root, DAYS[1]).read_text())
     assert refusal["reasons"] == report["reasons"] and refusal["reasons"]
+    assert policy_outcome(world, DAYS[1])["status"] == "refused"
 
 
 def test_single_day_is_split_by_hash_and_a_thin_window_is_skipped(world) -> None:

@@ -115,3 +115,33 @@ def test_design_matrix_layout() -> None:
         [3, 4, 20, 21, 22],
     ]
     assert design_matrix(contexts, plans, np.array([1, 0])).tolist() == [[1, 2, 20, 21, 22], [3, 4, 10, 11, 12]]
+
+
+def test_encode_row_equals_encode_of_a_one_row_frame() -> None:
+    """The serving path (no pandas) encodes every kind of value exactly as the training path."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from ltrr.bandit.plan_features import ContextFeature, ContextSpec
+
+    spec = ContextSpec(
+        (
+            ContextFeature("hour", "numeric", 12.0),
+            ContextFeature("n", "numeric", 1.0),
+            ContextFeature("device", "categorical", "mobile", ("mobile", "tv", "web")),
+            ContextFeature("genre", "categorical", "none", ("none", "pop", "rock")),
+        )
+    )
+    cases = [
+        {"hour": 21.0, "n": 3, "device": "tv", "genre": "rock"},
+        {"hour": None, "n": math.nan, "device": None, "genre": math.nan},  # missing -> defaults
+        {"hour": "7", "n": 0.5, "device": "car", "genre": "jazz"},  # unseen categories -> NaN
+        {"device": "web"},  # absent keys are missing values
+    ]
+    for case in cases:
+        frame = pd.DataFrame([{f.name: case.get(f.name) for f in spec.features}])
+        np.testing.assert_array_equal(spec.encode_row(case), spec.encode(frame))
+    with pytest.raises(ValueError, match="non-numeric"):
+        spec.encode_row({"hour": "evening"})

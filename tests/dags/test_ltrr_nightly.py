@@ -180,6 +180,11 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
     bundle = load_bundle(settings.bundle_store, alias="champion")
     assert bundle.manifest.ds == ds
     assert set(bundle.manifest.artifacts) >= {"q2e", "embeddings"}
+    if policy_report.is_file():  # the policy passed its gate: serving can load it, parity-checked
+        assert bundle.plan_policy().plan_ids
+    else:
+        with pytest.raises(KeyError, match="policy"):
+            bundle.plan_policy()
     for table in LOG_TABLES:
         raw = _rows(partition_path(settings.data_root, "raw", table, ds))
         clean = _rows(partition_path(settings.data_root, "clean", table, ds))
