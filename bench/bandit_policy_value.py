@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="learn the policy here on every bandit row up to ds (no gate) instead of loading artifacts/policy/ds=D",
     )
+    parser.add_argument("--temperature", type=float, help="with --learn: softmax temperature (default: settings)")
+    parser.add_argument("--epsilon", type=float, help="with --learn: exploration floor (default: settings)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
@@ -68,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     from ltrr.zones import artifact_dir
 
     root = args.data_root.resolve()
-    settings = load_settings(data_root=root)
+    overrides = {"bandit_temperature": args.temperature, "bandit_epsilon": args.epsilon}
+    settings = load_settings(data_root=root, **{k: v for k, v in overrides.items() if v is not None})
     day = dt.date.fromisoformat(args.ds)
     next_ds = (day + dt.timedelta(days=1)).isoformat()
     train, _ = read_window(root, args.ds, args.train_days)
@@ -78,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         policy, reward_model = learn_policy(
             train, BANDIT_CONTEXT_SPEC, logged_menu(train), params_from_settings(settings)
         )
-        report = {"outcome": f"learned here on {len(train)} rows up to {args.ds} (no gate)"}
+        report = {
+            "outcome": f"learned here on {len(train)} rows up to {args.ds} (no gate)",
+            "temperature": settings.bandit_temperature,
+            "epsilon": settings.bandit_epsilon,
+        }
     else:
         policy_dir = artifact_dir(root, args.ds, "policy")
         report = json.loads((policy_dir / "report.json").read_text())
@@ -135,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "ds": args.ds,
         "served_ds": next_ds,
         "policy_outcome": report.get("outcome"),
+        "temperature": policy.temperature,
+        "epsilon": policy.epsilon,
         "policy_menu": list(policy.plan_ids),
         "policy_gate": report.get("gate"),
         "realized": realized,

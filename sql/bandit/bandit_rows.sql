@@ -24,24 +24,6 @@ WITH best AS (
   ) ranked
   WHERE rn = 1 AND label > 0
 ),
-best_candidates AS (
-  SELECT b.search_id, c.strategy
-  FROM best b
-  JOIN day_searches s ON b.search_id = s.search_id
-  LATERAL VIEW explode(s.candidates) t AS c
-  WHERE c.entity_id = b.entity_id
-),
-hits AS (
-  SELECT search_id,
-         MAX(CASE WHEN strategy = 'lexical' THEN 1 ELSE 0 END) AS hit_lexical,
-         MAX(CASE WHEN strategy = 'memory' THEN 1 ELSE 0 END) AS hit_memory,
-         MAX(CASE WHEN strategy = 'personalized' THEN 1 ELSE 0 END) AS hit_personalized,
-         MAX(CASE WHEN strategy = 'related' THEN 1 ELSE 0 END) AS hit_related,
-         MAX(CASE WHEN strategy = 'popular' THEN 1 ELSE 0 END) AS hit_popular,
-         MAX(CASE WHEN strategy = 'semantic' THEN 1 ELSE 0 END) AS hit_semantic
-  FROM best_candidates
-  GROUP BY search_id
-),
 engaged AS (
   SELECT search_id, COUNT(*) AS n_engaged FROM day_labels GROUP BY search_id
 ),
@@ -59,7 +41,6 @@ joined AS (
          b.entity_id AS engaged_entity_id,
          COALESCE(b.label, 0) AS best_label,
          COALESCE(e.n_engaged, 0) AS n_engaged,
-         h.hit_lexical, h.hit_memory, h.hit_personalized, h.hit_related, h.hit_popular, h.hit_semantic,
          CASE WHEN en.query_key IS NULL THEN 0 ELSE 1 END AS is_entity_name,
          mq.entities AS memory_entities_raw, mq.top_score AS memory_top_score_raw,
          hq.n1 AS query_searches_raw,
@@ -68,7 +49,6 @@ joined AS (
   FROM day_searches s
   LEFT JOIN best b ON s.search_id = b.search_id
   LEFT JOIN engaged e ON s.search_id = e.search_id
-  LEFT JOIN hits h ON s.search_id = h.search_id
   LEFT JOIN entity_names en ON s.query_key = en.query_key
   LEFT JOIN memory_queries mq ON s.query_key = mq.query_key
   LEFT JOIN hist_query hq ON s.query_key = hq.key1
@@ -91,13 +71,14 @@ SELECT search_id,
        CAST(n_engaged AS INT) AS n_engaged,
        CAST(size(candidates) AS INT) AS n_candidates,
        CAST(size(array_distinct(transform(candidates, c -> c.entity_id))) AS INT) AS n_union,
-       -- which strategies retrieved the engaged entity (0 without an engaged entity)
-       CAST(COALESCE(hit_lexical, 0) AS INT) AS hit_lexical,
-       CAST(COALESCE(hit_memory, 0) AS INT) AS hit_memory,
-       CAST(COALESCE(hit_personalized, 0) AS INT) AS hit_personalized,
-       CAST(COALESCE(hit_related, 0) AS INT) AS hit_related,
-       CAST(COALESCE(hit_popular, 0) AS INT) AS hit_popular,
-       CAST(COALESCE(hit_semantic, 0) AS INT) AS hit_semantic,
+       -- which strategies retrieved the engaged entity (0 without an engaged entity); read from
+       -- the search's own candidate array, so no second pass over the exploded candidates
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'lexical'), false) AS INT) AS hit_lexical,
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'memory'), false) AS INT) AS hit_memory,
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'personalized'), false) AS INT) AS hit_personalized,
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'related'), false) AS INT) AS hit_related,
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'popular'), false) AS INT) AS hit_popular,
+       CAST(COALESCE(exists(candidates, c -> c.entity_id = engaged_entity_id AND c.strategy = 'semantic'), false) AS INT) AS hit_semantic,
        -- the logged plan's features (the same as ltrr.bandit.plan_features.plan_features)
        CAST(aggregate(filter(plan, p -> p.strategy = 'lexical'), 0, (acc, p) -> acc + p.budget) AS DOUBLE) AS budget_lexical,
        CAST(aggregate(filter(plan, p -> p.strategy = 'memory'), 0, (acc, p) -> acc + p.budget) AS DOUBLE) AS budget_memory,
