@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from ltrr.rank.training_day import history_as_of, memory_as_of
     from ltrr.serving.day0 import day0_engine_factory
     from ltrr.serving.plan_choice import lookups_from_artifacts
+    from ltrr.spark_conf import session_conf
     from ltrr.zones import artifact_dir
 
     root = args.data_root.resolve()
@@ -102,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_day(root, args.out / "learned", next_ds, learned_engine_factory(policy, lookups))
     timings["serve_learned_s"] = time.perf_counter() - clock
 
-    spark = SparkSession.builder.master("local[2]").appName("bandit-policy-value").getOrCreate()
+    builder = SparkSession.builder.master(settings.spark_master).appName("bandit-policy-value")
+    for key, value in session_conf(settings, local=True).items():  # the jobs' configuration
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     try:
         clock = time.perf_counter()
