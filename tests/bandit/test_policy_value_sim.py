@@ -3,14 +3,17 @@
 For each seed, one small-world day is served twice with the same requests (the simulator's
 traffic has its own random stream): by the day-0 logging policy (epsilon-greedy, epsilon 0.2,
 greedy plan by query length) and by a fixed target policy (epsilon-greedy, epsilon 0.5, around
-another rule: ``lex50_pop50`` for two words or more, ``lex100`` otherwise, a policy worth
-clearly less than the logging one, so an estimator that just echoed the logged mean would fail). Both days' logs
+another rule: ``lex50_pop50`` for two words or more, ``lex100`` otherwise, so the target's
+propensities differ from the logged ones on most rows: weights 0.15 to 12.5). Both days' logs
 become bandit rows through the nightly job's SQL. IPS, SNIPS and DR estimate the target's value
 from the logging day alone; the target day's mean reward is its realized value.
 
 The realized value is itself a mean of 1.4k noisy rewards, so the check allows for both errors:
 every estimate is within 3 combined standard errors of it, and the 95% intervals contain it in
-most cases (coverage printed; measured 9/9 on seeds 11-13, see docs/bandit.md).
+most cases (coverage printed; measured 9/9 on seeds 11-13, see docs/bandit.md). In the day-0
+world the plans' values differ little, so the served values are close to the logging policy's
+(0.378-0.400 against 0.380-0.397): the test checks calibration of the estimates and their
+intervals, not that they can tell two policies apart.
 """
 
 from __future__ import annotations
