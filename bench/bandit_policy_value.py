@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pyspark.sql import SparkSession
 
-    from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
+    from ltrr.bandit.context import BANDIT_CONTEXT_SPEC, ContextLookups
     from ltrr.bandit.dataset import BanditDatasetParams
     from ltrr.bandit.gate import ESTIMATORS, evaluate_policy
     from ltrr.bandit.plan_features import BANDIT_COLUMNS
@@ -66,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     from ltrr.config import load_settings
     from ltrr.rank.training_day import history_as_of, memory_as_of
     from ltrr.serving.day0 import day0_engine_factory
-    from ltrr.serving.plan_choice import lookups_from_artifacts
+    from ltrr.serving.plan_choice import entity_names
     from ltrr.spark_conf import session_conf
-    from ltrr.zones import artifact_dir
+    from ltrr.text.normalize import normalize_query
+    from ltrr.zones import artifact_dir, partition_path
 
     root = args.data_root.resolve()
     overrides = {"bandit_temperature": args.temperature, "bandit_epsilon": args.epsilon}
@@ -93,9 +96,25 @@ def main(argv: list[str] | None = None) -> int:
         policy = load_policy(policy_dir)
         reward_model = fit_reward_model(train, policy.spec, policy.menu)
     timings = {"learn_s": time.perf_counter() - clock}
-    lookups = lookups_from_artifacts(root, args.ds)
     world = json.loads((root / "sim" / "world.json").read_text())
     exploration = float(world["parameters"]["exploration"])
+    builder = SparkSession.builder.master(settings.spark_master).appName("bandit-policy-value")
+    for key, value in session_conf(settings, local=True).items():  # the jobs' configuration
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    # The counters and memory the dataset job reads for the day after ds; serving reads the same.
+    params = BanditDatasetParams.from_settings(settings)
+    history, history_info = history_as_of(spark, root, args.ds, params.history_days, reuse=True)
+    history = history.cache()
+    memory, _ = memory_as_of(spark, root, args.ds)
+    catalog = pq.read_table(partition_path(root, "clean", "catalog", args.ds)).to_pandas()
+    lookups = ContextLookups.from_frames(
+        pd.Series(sorted(entity_names(catalog, normalize_query))),
+        memory.select("query_key", "score").toPandas(),
+        history.toPandas(),
+    )
+
     clock = time.perf_counter()
     serve_day(root, args.out / "logging", next_ds, day0_engine_factory(exploration))
     timings["serve_logging_s"] = time.perf_counter() - clock
@@ -103,16 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_day(root, args.out / "learned", next_ds, learned_engine_factory(policy, lookups))
     timings["serve_learned_s"] = time.perf_counter() - clock
 
-    builder = SparkSession.builder.master(settings.spark_master).appName("bandit-policy-value")
-    for key, value in session_conf(settings, local=True).items():  # the jobs' configuration
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
     try:
         clock = time.perf_counter()
-        params = BanditDatasetParams.from_settings(settings)
-        history, _ = history_as_of(spark, root, args.ds, params.history_days, reuse=True)
-        memory, _ = memory_as_of(spark, root, args.ds)
         rows = {}
         hits = {}
         for name in ("logging", "learned"):
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "ds": args.ds,
         "served_ds": next_ds,
         "policy_outcome": report.get("outcome"),
+        "counters": history_info,
         "temperature": policy.temperature,
         "epsilon": policy.epsilon,
         "policy_menu": list(policy.plan_ids),

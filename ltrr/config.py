@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     bandit_num_boost_round: int = Field(
         200, ge=1, description="Boosting rounds of the reward model and of the policy's scorer (LightGBM)."
     )
+    bandit_num_leaves: int = Field(31, ge=2, description="Leaves per tree of the bandit's reward model and scorer.")
+    bandit_min_data_in_leaf: int = Field(
+        50, ge=1, description="LightGBM min_data_in_leaf of the bandit's reward model and scorer."
+    )
 
     # --- bundle publishing (docs/bundle.md) -------------------------------------------------
     bundle_keep: int = Field(

@@ -83,7 +83,11 @@ def skip_path(data_root: Path, ds: str) -> Path:
 
 def params_from_settings(settings: Settings) -> PolicyParams:
     """The policy-learning parameters of the run settings."""
-    booster = BoosterParams(num_boost_round=settings.bandit_num_boost_round)
+    booster = BoosterParams(
+        num_boost_round=settings.bandit_num_boost_round,
+        num_leaves=settings.bandit_num_leaves,
+        min_data_in_leaf=settings.bandit_min_data_in_leaf,
+    )
     return PolicyParams(
         temperature=settings.bandit_temperature, epsilon=settings.bandit_epsilon, reward=booster, scorer=booster
     )
@@ -240,6 +244,8 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
             "epsilon": params.epsilon,
             "k_folds": params.k_folds,
             "num_boost_round": settings.bandit_num_boost_round,
+            "num_leaves": settings.bandit_num_leaves,
+            "min_data_in_leaf": settings.bandit_min_data_in_leaf,
             "cost_per_candidate": settings.bandit_cost_per_candidate,
             "min_ess": settings.bandit_min_ess,
             "min_plan_rows": settings.bandit_min_plan_rows,

@@ -8,7 +8,7 @@ job's SQL, with lookups built from the artifacts of the day the policy was publi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -45,42 +45,56 @@ class LearnedPlanChooser:
         return self.policy.choose(self.features(query, context, user_id), rng)
 
 
-def lookups_from_artifacts(data_root: Path, ds: str) -> ContextLookups:
+def lookups_from_artifacts(data_root: Path, ds: str, *, allow_missing: bool = False) -> ContextLookups:
     """The lookups serving on ``ds + 1`` needs, from the artifacts of ``ds``.
 
     Reads the counters as of ``ds`` (``artifacts/training_set/ds=D/history``), the memory table of
-    ``ds`` (``artifacts/q2e/ds=D/table``) and the entity names of the clean catalog of ``ds``;
-    an absent input gives empty lookups for it, as the nightly job does.
+    ``ds`` (``artifacts/q2e/ds=D/table``) and the entity names of the clean catalog of ``ds``.
 
     Args:
         data_root: the pipeline's data root.
         ds: the day the artifacts were built.
+        allow_missing: give empty lookups for an absent input (as the nightly job does on the
+            first days) instead of failing.
 
     Returns:
         The lookups.
+
+    Raises:
+        FileNotFoundError: when an input is absent and ``allow_missing`` is false (serving with
+            silently empty counters would choose plans on features the policy never saw).
     """
     from ltrr.text.normalize import normalize_query
     from ltrr.zones import artifact_dir, partition_path
 
     root = Path(data_root)
     history_dir = artifact_dir(root, ds, "training_set") / "history"
+    memory_dir = artifact_dir(root, ds, "q2e") / "table"
+    catalog_dir = partition_path(root, "clean", "catalog", ds)
+    absent = [str(p) for p in (history_dir, memory_dir, catalog_dir) if not p.is_dir()]
+    if absent and not allow_missing:
+        raise FileNotFoundError(f"context lookups of {ds}: missing {absent}")
     history = (
         pq.read_table(history_dir).to_pandas()
         if history_dir.is_dir()
         else pd.DataFrame(columns=["table", "key1", "key2", "n1", "n2"])
     )
-    memory_dir = artifact_dir(root, ds, "q2e") / "table"
     memory = (
         pq.read_table(memory_dir, columns=["query_key", "score"]).to_pandas()
         if memory_dir.is_dir()
         else pd.DataFrame(columns=["query_key", "score"])
     )
-    catalog_dir = partition_path(root, "clean", "catalog", ds)
     names: set[str] = set()
     if catalog_dir.is_dir():
         catalog = pq.read_table(catalog_dir, columns=["entity_type", "title", "artist"]).to_pandas()
-        names |= {normalize_query(t) for t in catalog["title"].dropna()}
-        others = catalog[catalog["entity_type"] != "artist"]
-        names |= {normalize_query(a) for a in others["artist"].dropna()}
-    names.discard("")  # as ltrr.memory.keys.entity_keys: an empty key names nothing
+        names = entity_names(catalog, normalize_query)
     return ContextLookups.from_frames(pd.Series(sorted(names)), memory, history)
+
+
+def entity_names(catalog: pd.DataFrame, normalize: Callable[[str], str]) -> set[str]:
+    """Normalized titles, and artist names of entities that are not the artist (``ltrr.memory.keys``)."""
+    names = {normalize(t) for t in catalog["title"].dropna()}
+    others = catalog[catalog["entity_type"] != "artist"]
+    names |= {normalize(a) for a in others["artist"].dropna()}
+    names.discard("")  # as ltrr.memory.keys.entity_keys: an empty key names nothing
+    return names
