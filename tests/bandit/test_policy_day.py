@@ -113,21 +113,20 @@ def test_publishes_a_better_policy_then_keeps_it_when_the_next_one_is_refused(wo
     assert "plan policy: kept; DR value" in format_day_summary(day_summary(world, DAYS[2]))
 
 
-def test_refused_without_a_champion_publishes_nothing(world) -> None:
-    strict = world.model_copy(update={"bandit_min_improvement": 1.0})
-    report = train_policy_day(strict, DAYS[1])
-    assert report["outcome"] == "refused"
-    assert not artifact_dir(world.data_root, DAYS[1], "policy").exists()
-    refusal = json.loads(rejection_path(world.data_root, DAYS[1]).read_text())
-    assert refusal["reasons"] == report["reasons"] and refusal["reasons"]
-    assert policy_outcome(world, DAYS[1])["status"] == "refused"
-
-
-def test_single_day_is_split_by_hash_and_a_thin_window_is_skipped(world) -> None:
-    report = train_policy_day(world.model_copy(update={"bandit_train_days": 1}), DAYS[0])
+def test_a_single_day_refused_without_a_champion_publishes_nothing_and_a_thin_window_is_skipped(world) -> None:
+    # One day only: the holdout is a hash share of it. An impossible margin refuses the policy,
+    # and with no earlier policy there is nothing to keep: nothing is published.
+    strict = world.model_copy(update={"bandit_min_improvement": 1.0, "bandit_train_days": 1})
+    report = train_policy_day(strict, DAYS[0])
     assert report["window"]["split"].startswith("hash")
     assert report["rows"]["train"] + report["rows"]["holdout"] == 8000
     assert 0.15 < report["rows"]["holdout"] / 8000 < 0.25
+    assert report["outcome"] == "refused"
+    assert not artifact_dir(world.data_root, DAYS[0], "policy").exists()
+    refusal = json.loads(rejection_path(world.data_root, DAYS[0]).read_text())
+    assert refusal["reasons"] == report["reasons"] and refusal["reasons"]
+    assert policy_outcome(world, DAYS[0])["status"] == "refused"
+
     with pytest.raises(PolicySkipped, match="fewer than bandit_min_train_searches"):
         train_policy_day(world.model_copy(update={"bandit_min_train_searches": 100_000}), DAYS[1])
     assert json.loads(skip_path(world.data_root, DAYS[1]).read_text())["outcome"] == "skipped"
