@@ -105,15 +105,7 @@ def require_training_set(settings: Settings, ds: str) -> dict:
         DayRejected: when the rows failed a validation suite.
         FileNotFoundError: when no artifact exists for the day.
     """
-    rejected = validation_dir(settings.data_root, ds) / "training_set_rejected.json"
-    if rejected.is_file():
-        raise DayRejected(f"training rows of {ds} failed validation (see {rejected})")
-    report_path = artifact_dir(settings.data_root, ds, "training_set") / "report.json"
-    if not report_path.is_file():
-        raise FileNotFoundError(
-            f"no training-set artifact for {ds} at {report_path.parent}; did build_training_set run?"
-        )
-    return json.loads(report_path.read_text())["counts"]
+    return _require_rows_artifact(settings, ds, "training_set", "training rows", "build_training_set")
 
 
 def require_bandit_dataset(settings: Settings, ds: str) -> dict:
@@ -130,14 +122,17 @@ def require_bandit_dataset(settings: Settings, ds: str) -> dict:
         DayRejected: when the rows failed validation (or a plan was logged inconsistently).
         FileNotFoundError: when no artifact exists for the day.
     """
-    rejected = validation_dir(settings.data_root, ds) / "bandit_dataset_rejected.json"
+    return _require_rows_artifact(settings, ds, "bandit_dataset", "bandit rows", "build_bandit_dataset")
+
+
+def _require_rows_artifact(settings: Settings, ds: str, artifact: str, what: str, job: str) -> dict:
+    """The ``counts`` of a published rows artifact; DayRejected when its job rejected the rows."""
+    rejected = validation_dir(settings.data_root, ds) / f"{artifact}_rejected.json"
     if rejected.is_file():
-        raise DayRejected(f"bandit rows of {ds} failed validation (see {rejected})")
-    report_path = artifact_dir(settings.data_root, ds, "bandit_dataset") / "report.json"
+        raise DayRejected(f"{what} of {ds} failed validation (see {rejected})")
+    report_path = artifact_dir(settings.data_root, ds, artifact) / "report.json"
     if not report_path.is_file():
-        raise FileNotFoundError(
-            f"no bandit-dataset artifact for {ds} at {report_path.parent}; did build_bandit_dataset run?"
-        )
+        raise FileNotFoundError(f"no {artifact} artifact for {ds} at {report_path.parent}; did {job} run?")
     return json.loads(report_path.read_text())["counts"]
 
 

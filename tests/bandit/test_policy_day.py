@@ -136,3 +136,21 @@ def test_a_single_day_refused_without_a_champion_publishes_nothing_and_a_thin_wi
 def test_missing_day_rows_is_a_clear_error(world) -> None:
     with pytest.raises(FileNotFoundError, match="no bandit rows for 2026-02-09"):
         train_policy_day(world, "2026-02-09")
+
+
+def test_dataset_gate_fails_a_rejected_day_and_names_a_missing_one(settings) -> None:
+    from ltrr.orchestration.checks import DayRejected, require_bandit_dataset
+    from ltrr.zones import validation_dir
+
+    ds = DAYS[0]
+    with pytest.raises(FileNotFoundError, match="did build_bandit_dataset run"):
+        require_bandit_dataset(settings, ds)
+    published = artifact_dir(settings.data_root, ds, "bandit_dataset")
+    published.mkdir(parents=True)
+    (published / "report.json").write_text(json.dumps({"counts": {"rows": 3, "searches": 3}}))
+    assert require_bandit_dataset(settings, ds) == {"rows": 3, "searches": 3}
+    rejected = validation_dir(settings.data_root, ds) / "bandit_dataset_rejected.json"
+    rejected.parent.mkdir(parents=True)
+    rejected.write_text("{}")
+    with pytest.raises(DayRejected, match="bandit rows of 2026-02-01 failed validation"):
+        require_bandit_dataset(settings, ds)
