@@ -55,7 +55,7 @@ class Day0Engine:
         self,
         lexical: LexicalIndex,
         popular: PopularIndex,
-        policy: EpsilonGreedyPolicy | PlanChooser,
+        policy: PlanChooser,
         randomized_share: float = 0.05,
         cache_size: int = CACHE_SIZE,
     ) -> None:
