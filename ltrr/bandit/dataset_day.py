@@ -30,7 +30,7 @@ from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
 from ltrr.bandit.dataset import HIT_COLUMNS, BanditDatasetParams, bandit_rows
 from ltrr.config import Settings
 from ltrr.memory.artifact import publish, staging_dir, write_json
-from ltrr.rank.training_day import history_as_of, memory_as_of, previous_day, read_clean_day
+from ltrr.rank.training_day import history_as_of, memory_as_of, previous_day, read_clean_day, read_clean_inputs
 from ltrr.rank.training_set import with_query_keys
 from ltrr.validate.gx_runner import run_suite
 from ltrr.zones import artifact_dir, validation_dir
@@ -105,11 +105,7 @@ def build_bandit_dataset_day(spark: SparkSession, settings: Settings, ds: str) -
     root = settings.data_root
     rejected = rejection_path(root, ds)
     rejected.unlink(missing_ok=True)
-    searches = read_clean_day(spark, root, "searches", ds)
-    engagements = read_clean_day(spark, root, "engagements", ds)
-    catalog = read_clean_day(spark, root, "catalog", ds)
-    if searches is None or catalog is None or engagements is None:
-        raise FileNotFoundError(f"no clean searches, engagements or catalog for {ds}; run validate_inputs first")
+    searches, engagements, catalog = read_clean_inputs(spark, root, ds)
     yesterday = previous_day(ds)
     history, history_info = history_as_of(spark, root, yesterday, params.history_days, reuse=True)
     # Entity names come from the catalog serving knew that day (the bundle of D - 1 was built

@@ -67,6 +67,19 @@ def read_clean_day(spark: SparkSession, root: Path, table: str, ds: str) -> Data
     return read_partition(spark, root, "clean", table, ds, schema)
 
 
+def read_clean_inputs(spark: SparkSession, root: Path, ds: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """The clean searches, engagements and catalog of ``ds``.
+
+    Raises:
+        FileNotFoundError: when one of them is absent (validate_inputs has not run).
+    """
+    parts = [read_clean_day(spark, root, table, ds) for table in ("searches", "engagements", "catalog")]
+    if any(part is None for part in parts):
+        raise FileNotFoundError(f"no clean searches, engagements or catalog for {ds}; run validate_inputs first")
+    searches, engagements, catalog = parts
+    return searches, engagements, catalog
+
+
 def history_as_of(spark: SparkSession, root: Path, end: str, days: int, *, reuse: bool) -> tuple[DataFrame, dict]:
     """Counters over the ``days`` window ending at ``end``.
 
@@ -134,11 +147,7 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
     root = settings.data_root
     rejected = rejection_path(root, ds)
     rejected.unlink(missing_ok=True)
-    searches = read_clean_day(spark, root, "searches", ds)
-    engagements = read_clean_day(spark, root, "engagements", ds)
-    catalog = read_clean_day(spark, root, "catalog", ds)
-    if searches is None or catalog is None or engagements is None:
-        raise FileNotFoundError(f"no clean searches, engagements or catalog for {ds}; run validate_inputs first")
+    searches, engagements, catalog = read_clean_inputs(spark, root, ds)
     yesterday = previous_day(ds)
     history, history_info = history_as_of(spark, root, yesterday, params.history_days, reuse=True)
     memory, memory_source = memory_as_of(spark, root, yesterday)
