@@ -62,18 +62,29 @@ def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
     Returns:
         ``{"status", "reasons", "ndcg@10"}`` (``ndcg@10`` as in the job's report, or ``{}``).
     """
+    status, reasons, record = _recorded_outcome(settings, ds, "ranker")
+    return {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
+
+
+def _recorded_outcome(settings: Settings, ds: str, artifact: str) -> tuple[str, list[str], dict[str, Any]]:
+    """A model job's outcome from what it left: its artifact's report, or its refused/skipped record.
+
+    The status is the report's ``outcome`` when it has one (the policy's ``kept``), else
+    ``published``, ``refused``, ``skipped`` by the file found, or ``missing``.
+    """
     folder = validation_dir(settings.data_root, ds)
-    published = artifact_dir(settings.data_root, ds, "ranker") / "report.json"
     for status, path in (
-        ("published", published),
-        ("refused", folder / "ranker_rejected.json"),
-        ("skipped", folder / "ranker_skipped.json"),
+        ("published", artifact_dir(settings.data_root, ds, artifact) / "report.json"),
+        ("refused", folder / f"{artifact}_rejected.json"),
+        ("skipped", folder / f"{artifact}_skipped.json"),
     ):
         if path.is_file():
             record = json.loads(path.read_text())
+            if status == "published":
+                status = record.get("outcome", status)
             reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
-            return {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
-    return {"status": "missing", "reasons": [], "ndcg@10": {}}
+            return status, reasons, record
+    return "missing", [], {}
 
 
 def policy_outcome(settings: Settings, ds: str) -> dict[str, Any]:
@@ -87,20 +98,9 @@ def policy_outcome(settings: Settings, ds: str) -> dict[str, Any]:
         ``{"status", "reasons", "dr", "logged"}`` (the new policy's DR estimate as a ``PolicyValue``
         dict and the logged policy's value, or None when no policy was evaluated).
     """
-    folder = validation_dir(settings.data_root, ds)
-    artifact = artifact_dir(settings.data_root, ds, "policy") / "report.json"
-    for status, path in (
-        ("published", artifact),
-        ("refused", folder / "policy_rejected.json"),
-        ("skipped", folder / "policy_skipped.json"),
-    ):
-        if path.is_file():
-            record = json.loads(path.read_text())
-            status = record.get("outcome", status) if path == artifact else status
-            reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
-            gate = record.get("gate") or {}
-            return {"status": status, "reasons": reasons, "dr": gate.get("new"), "logged": gate.get("champion")}
-    return {"status": "missing", "reasons": [], "dr": None, "logged": None}
+    status, reasons, record = _recorded_outcome(settings, ds, "policy")
+    gate = record.get("gate") or {}
+    return {"status": status, "reasons": reasons, "dr": gate.get("new"), "logged": gate.get("champion")}
 
 
 def _policy_line(policy: dict[str, Any]) -> str:
