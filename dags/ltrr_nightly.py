@@ -51,7 +51,11 @@ backfilled on its own and gives the same result):
     A refused policy does not fail the run: the champion policy is carried into the day's
     artifact (or, before any policy exists, the bundle ships without one and serving keeps the
     day-0 policy).
-16. ``publish_bundle`` — after every gate passed: assembles the day's artifacts into one
+16. ``build_retrieval`` — Python task (``ltrr.retrieval.day``, after the training-set gate, whose
+    job wrote the counters as of ``ds``): the catalog snapshot, the lexical (tantivy) and semantic
+    (LSA) indexes and the counters serving reads, gated by an exact-title recall check and a GX
+    suite of the counters; a refusal fails the run without retries.
+17. ``publish_bundle`` — after every gate passed: assembles the day's artifacts into one
    verified bundle in the bundle store, registers it in MLflow as ``candidate`` and promotes
    it to ``champion`` (``ltrr.bundle.publish_day``, docs/bundle.md). A failed gate upstream
    means no publish at all, so the previous champion keeps serving.
@@ -261,6 +265,20 @@ def ltrr_nightly() -> None:
         return {"outcome": report["outcome"], "reasons": report["reasons"], "gate": report["gate"]}
 
     @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    def build_retrieval(ds: str | None = None) -> dict:
+        """Build the retrieval artifact (catalog, lexical/semantic indexes, counters); a refusal stops the run."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ltrr.config import load_settings
+        from ltrr.retrieval.day import RetrievalRejected, build_retrieval_day
+
+        try:
+            report = build_retrieval_day(load_settings(), ds)
+        except RetrievalRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+        return {"entities": report["entities"], "counters": report["counters"], "lexical": report["lexical"]}
+
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
     def publish_bundle(ds: str | None = None) -> dict:
         """Publish the day's artifacts as one verified, versioned bundle (MLflow candidate/champion)."""
         from ltrr.bundle import publish_day
@@ -271,9 +289,11 @@ def ltrr_nightly() -> None:
     accepted = check_raw_inputs() >> validate_inputs >> validation_gate()
     memory = accepted >> build_q2e >> memory_gate()
     embeddings = accepted >> build_interactions >> train_embeddings >> embeddings_gate()
-    ranker = accepted >> build_training_set >> training_set_gate() >> train_ranker >> ranker_gate()
+    rows_accepted = accepted >> build_training_set >> training_set_gate()
+    ranker = rows_accepted >> train_ranker >> ranker_gate()
+    retrieval = rows_accepted >> build_retrieval()
     policy = accepted >> build_bandit_dataset >> bandit_dataset_gate() >> train_policy()
-    [memory, embeddings, ranker, policy] >> publish_bundle()
+    [memory, embeddings, ranker, retrieval, policy] >> publish_bundle()
 
 
 ltrr_nightly()

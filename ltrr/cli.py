@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, help="data root to write raw/ and sim/ under (default LTRR_DATA_ROOT)")
     sim.add_argument("--exploration", type=_share, help="share of uniformly drawn retrieval plans")
     sim.add_argument("--randomized-share", type=_share, help="share of searches shown in random order")
+    sim.add_argument(
+        "--bundle",
+        metavar="BUNDLE",
+        help="serve the days with Searcher(bundle) instead of the day-0 engine: champion, candidate "
+        "(aliases of LTRR_BUNDLE_STORE) or a bundle path/URL",
+    )
 
     run = sub.add_parser(
         "run",
@@ -92,6 +98,23 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ltrr.sim import simulate
 
     out = (args.out or settings.data_root).resolve()
+    factory = None
+    if args.bundle:
+        from ltrr.serving import load_bundle
+        from ltrr.serving.searcher import SearcherParams, searcher_factory
+
+        if args.bundle in ("champion", "candidate"):
+            bundle = load_bundle(settings.bundle_store, alias=args.bundle)
+        else:
+            bundle = load_bundle(args.bundle)
+        params = SearcherParams.from_settings(settings)
+        if args.exploration is not None or args.randomized_share is not None:
+            params = SearcherParams(
+                exploration=params.exploration if args.exploration is None else args.exploration,
+                randomized_share=params.randomized_share if args.randomized_share is None else args.randomized_share,
+            )
+        factory = searcher_factory(bundle, params)
+        print(f"serving with Searcher(bundle {bundle.version} of {bundle.ds})")
     summary = simulate(
         out=out,
         start=args.start or settings.sim_start,
@@ -100,6 +123,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         seed=settings.seed if args.seed is None else args.seed,
         exploration=settings.sim_exploration if args.exploration is None else args.exploration,
         randomized_share=settings.sim_randomized_share if args.randomized_share is None else args.randomized_share,
+        engine_factory=factory,
     )
     for day in summary["days"]:
         print(

@@ -196,6 +196,21 @@ class Settings(BaseSettings):
         50, ge=1, description="LightGBM min_data_in_leaf of the bandit's reward model and scorer."
     )
 
+    # --- retrieval artifact and serving (docs/serving.md) -------------------------------------
+    semantic_dims: int = Field(64, ge=1, description="Dimensions of the semantic (LSA) entity and query vectors.")
+    retrieval_min_title_recall: float = Field(
+        0.8, ge=0, le=1, description="Gate: share of sampled entities exact-title lexical search finds in its top 10."
+    )
+    serving_exploration: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Share of searches whose plan the Searcher draws uniformly from every plan its bundle can run.",
+    )
+    serving_randomized_share: float = Field(
+        0.05, ge=0, le=1, description="Share of searches the Searcher shows in a uniformly random order."
+    )
+
     # --- bundle publishing (docs/bundle.md) -------------------------------------------------
     bundle_keep: int = Field(
         10, ge=1, description="Bundles kept in the store; the champion and the rollback target are never deleted."

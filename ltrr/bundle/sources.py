@@ -119,6 +119,30 @@ def read_q2e(folder: Path) -> ArtifactFacts:
     )
 
 
+def read_retrieval(folder: Path) -> ArtifactFacts:
+    """Read the retrieval artifact (``report.json``, ``validation.json``; ``ltrr.retrieval.day``).
+
+    Gates: the counters' GX suite and the lexical exact-title recall (``passed`` in the report).
+    """
+    report = _json(folder / "report.json")
+    reasons = []
+    gx = _json(folder / "validation.json") if (folder / "validation.json").is_file() else None
+    if gx is None or gx.get("success") is not True:
+        reasons.append("retrieval: GX suite of the counters did not pass (validation.json)")
+    if report.get("passed") is not True:
+        reasons.append("retrieval: " + ("; ".join(report.get("reasons") or []) or "report says the gate did not pass"))
+    for name in ("catalog.parquet", "counters.parquet", "lexical/lexical.json", "semantic"):
+        if not (folder / name).exists():
+            reasons.append(f"retrieval: {name} is missing")
+    skip = {"params", "validation", "ds", "passed", "reasons"}
+    return ArtifactFacts(
+        passed=not reasons,
+        reasons=reasons,
+        parameters=finite(report.get("params", {})),
+        metrics=finite({k: v for k, v in report.items() if k not in skip}),
+    )
+
+
 def read_embeddings(folder: Path) -> ArtifactFacts:
     """Read the embeddings artifact (``metrics.json``, ``validation.json``, ``items.ann``).
 
@@ -239,6 +263,7 @@ def read_policy(folder: Path) -> ArtifactFacts:
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("q2e", "report.json", "q2e_rejected.json", ("validation.json",), read_q2e),
     ArtifactKind("embeddings", "metrics.json", "embeddings_rejected.json", ("validation/*.json",), read_embeddings),
+    ArtifactKind("retrieval", "report.json", "retrieval_rejected.json", ("validation.json",), read_retrieval),
     # Not required: while history is too short no ranker is fitted (recorded), and the bundle
     # ships without one; a refused ranker stops publication in the DAG before this point.
     ArtifactKind("ranker", "report.json", "ranker_rejected.json", ("validation.json",), read_ranker, required=False),

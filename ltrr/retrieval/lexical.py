@@ -15,14 +15,16 @@ order so results are deterministic.
 
 The index lives in memory, or in a directory (``path``) next to ``entity_ids.txt`` and
 ``lexical.json`` so it can be shipped in a bundle and opened with :meth:`LexicalIndex.open`.
-A saved index is not byte-reproducible: tantivy names segment files by a random UUID, which
-``meta.json`` lists (the segment files' contents are identical between builds of the same
-catalog). Hash ``entity_ids.txt``, ``lexical.json`` and the catalog it was built from, or the
-segment contents regardless of names, when a reproducible content hash is needed.
+A saved index is byte-reproducible: tantivy names a segment by a random UUID (in its file
+names, ``meta.json`` and ``.managed.json``), while the segment files' contents are identical
+between builds of the same catalog, so after the build each segment is renamed to a digest
+of its own contents and ``.managed.json`` is written sorted. The empty lock files tantivy
+creates are kept: opening the index would otherwise add them to a verified bundle folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -70,6 +72,29 @@ def _rows_from(catalog: pa.Table | Iterable[Mapping[str, Any]]) -> list[dict[str
         ]
         return catalog.select(cols).to_pylist()
     return [dict(r) for r in catalog]
+
+
+def _canonical_segment_ids(path: Path) -> None:
+    """Rename every segment of a saved index to a digest of its files' contents (see module docstring)."""
+    meta_path, managed_path = path / "meta.json", path / ".managed.json"
+    meta_text = meta_path.read_text(encoding="utf-8")
+    managed = json.loads(managed_path.read_text(encoding="utf-8")) if managed_path.is_file() else []
+    for segment in json.loads(meta_text)["segments"]:
+        old = segment["segment_id"]
+        old_hex = old.replace("-", "")
+        files = sorted(path.glob(f"{old_hex}.*"))
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.suffix.encode() + hashlib.sha256(f.read_bytes()).digest())
+        new_hex = digest.hexdigest()[:32]
+        new = f"{new_hex[:8]}-{new_hex[8:12]}-{new_hex[12:16]}-{new_hex[16:20]}-{new_hex[20:]}"
+        for f in files:
+            f.rename(path / f"{new_hex}{f.suffix}")
+        meta_text = meta_text.replace(old, new)
+        managed = [name.replace(old_hex, new_hex) for name in managed]
+    meta_path.write_text(meta_text, encoding="utf-8")
+    if managed_path.is_file():
+        managed_path.write_text(json.dumps(sorted(managed)), encoding="utf-8")
 
 
 class LexicalIndex:
@@ -128,6 +153,9 @@ class LexicalIndex:
         writer.wait_merging_threads()
         index.reload()
         if path is not None:
+            del writer, index
+            _canonical_segment_ids(path)
+            index = tantivy.Index.open(str(path))
             (path / "entity_ids.txt").write_text("\n".join(entity_ids) + "\n", encoding="utf-8")
             meta = {
                 "format_version": FORMAT_VERSION,

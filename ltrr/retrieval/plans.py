@@ -155,6 +155,10 @@ class EpsilonGreedyPolicy:
         probs[self._index[greedy_id]] += 1.0 - self.epsilon
         return probs
 
+    def plan_probabilities(self, query: str, context: Mapping[str, str], user_id: str = "") -> np.ndarray:
+        """:meth:`probabilities` with the plan-chooser signature (``user_id`` unused)."""
+        return self.probabilities(query, context)
+
     def choose(
         self, query: str, context: Mapping[str, str], rng: np.random.Generator, user_id: str = ""
     ) -> tuple[Plan, float]:

@@ -38,6 +38,11 @@ class LearnedPlanChooser:
         """The context features of a request (what the policy scores)."""
         return request_context(query, user_id, context, self.lookups)
 
+    def plan_probabilities(self, query: str, context: Mapping[str, str], user_id: str = "") -> np.ndarray:
+        """P(plan | request) for every plan of the policy's menu, in menu order."""
+        features = self.features(query, context, user_id)
+        return self.policy.probabilities(self.policy.spec.encode_row(features))[0]
+
     def choose(
         self, query: str, context: Mapping[str, str], rng: np.random.Generator, user_id: str = ""
     ) -> tuple[Plan, float]:

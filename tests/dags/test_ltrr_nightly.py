@@ -79,7 +79,8 @@ def test_dag_shape(dag_info: dict) -> None:
         "train_embeddings": ["embeddings_gate"],
         "embeddings_gate": ["publish_bundle"],
         "build_training_set": ["training_set_gate"],
-        "training_set_gate": ["train_ranker"],
+        "training_set_gate": ["build_retrieval", "train_ranker"],
+        "build_retrieval": ["publish_bundle"],
         "train_ranker": ["ranker_gate"],
         "ranker_gate": ["publish_bundle"],
         "build_bandit_dataset": ["bandit_dataset_gate"],
@@ -145,6 +146,7 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
         "build_bandit_dataset": "success",
         "bandit_dataset_gate": "success",
         "train_policy": "success",
+        "build_retrieval": "success",
         "publish_bundle": "success",
     }
     report = json.loads((validation_dir(settings.data_root, ds) / "report.json").read_text())
@@ -179,7 +181,7 @@ def test_dag_test_runs_a_simulated_day_end_to_end(simulated_day: tuple[Settings,
 
     bundle = load_bundle(settings.bundle_store, alias="champion")
     assert bundle.manifest.ds == ds
-    assert set(bundle.manifest.artifacts) >= {"q2e", "embeddings"}
+    assert set(bundle.manifest.artifacts) >= {"q2e", "embeddings", "retrieval"}
     if policy_report.is_file():  # the policy passed its gate: serving can load it, parity-checked
         assert bundle.plan_policy().plan_ids
     else:
