@@ -151,7 +151,7 @@ SELECT search_id,
        CAST(query_is_entity_name AS DOUBLE) AS query_is_entity_name,
        log1p(COALESCE(query_searches_raw, 0)) AS query_searches,
        -- context
-       CAST(local_hour AS DOUBLE) AS hour,
+       TRY_CAST(local_hour AS DOUBLE) AS hour,
        CAST(NULLIF(array_position(array('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'), weekday_name), 0) - 1 AS DOUBLE) AS weekday,
        CAST(NULLIF(array_position(array('mobile', 'desktop', 'web', 'tv', 'car'), device), 0) - 1 AS DOUBLE) AS device,
        CAST(pmod(crc32(CAST(locale AS BINARY)), ${hash_buckets}) AS DOUBLE) AS locale
