@@ -43,8 +43,9 @@ Known serving skew: the bundle carries the artifacts of D - 1 (memory, vectors a
 exactly what the training row of a search on D reads), but the training row reads the catalog
 snapshot of D itself, and serving only has the catalog it is given. Built from the bundle's
 catalog (of D - 1), entities added on D are absent (NaN catalog features, no entity name) and a
-metadata change on D is not seen; build from the day's snapshot when the engine has it (an
-``EngineFactory`` receives it) to remove the skew.
+metadata change on D is not seen. ``Searcher(bundle, catalog=...)`` builds the lookups from the
+current snapshot when serving has one (the simulator's factory passes each day's), which
+removes the skew (docs/serving.md).
 
 Thread safety: :func:`ranker_features` only reads the lookups (no cache is filled, the numpy
 arrays are read-only), so one :class:`RankerLookups` can serve concurrent requests.

@@ -33,7 +33,9 @@ mutable part, the retrieval cache, is guarded by a lock; randomness comes only f
 caller's generator (or a fresh one per call). So one Searcher serves many threads.
 
 Serving day: features that count days (an entity's age) use ``serving_day``, by default the
-day after the bundle's day (the bundle of D serves D + 1).
+day after the bundle's day (the bundle of D serves D + 1). Catalog: the bundle's (of D), unless
+a fresher snapshot is passed (``catalog=``), which the popular strategy and the ranker's entity
+features then read.
 """
 
 from __future__ import annotations
@@ -100,12 +102,23 @@ class Searcher:
         bundle: a verified bundle (``ltrr.serving.load_bundle``); it must carry ``retrieval``.
         params: exploration and presentation parameters.
         serving_day: the day served (age features); default the bundle's day + 1.
+        catalog: the current catalog snapshot (``catalog`` schema), when serving has one fresher
+            than the bundle's: the popular strategy and the ranker's entity features read it,
+            as the training rows of a search read the catalog of its own day. The lexical and
+            semantic indexes stay the bundle's. Default: the bundle's catalog.
 
     Raises:
         KeyError: the bundle has no retrieval artifact (nothing to search with).
     """
 
-    def __init__(self, bundle: Bundle, params: SearcherParams | None = None, *, serving_day: dt.date | None = None):
+    def __init__(
+        self,
+        bundle: Bundle,
+        params: SearcherParams | None = None,
+        *,
+        serving_day: dt.date | None = None,
+        catalog: pa.Table | None = None,
+    ):
         import pyarrow.parquet as pq
 
         from ltrr.retrieval.lexical import LexicalIndex
@@ -116,7 +129,8 @@ class Searcher:
         self.params = params or SearcherParams()
         self.serving_day = serving_day or (dt.date.fromisoformat(bundle.ds) + dt.timedelta(days=1))
         retrieval = bundle.artifact("retrieval")
-        self.catalog: pa.Table = pq.read_table(retrieval / "catalog.parquet", memory_map=True)
+        self.bundle_catalog: pa.Table = pq.read_table(retrieval / "catalog.parquet", memory_map=True)
+        self.catalog: pa.Table = self.bundle_catalog if catalog is None else catalog
         self.counters = pq.read_table(retrieval / "counters.parquet").to_pandas()
         self.lexical = LexicalIndex.open(retrieval / "lexical")
         self.semantic = SemanticIndex.open(retrieval / "semantic")
@@ -217,7 +231,8 @@ class Searcher:
         from ltrr.serving.plan_choice import LearnedPlanChooser, entity_names
         from ltrr.text.normalize import normalize_query
 
-        names = entity_names(self.catalog.select(["entity_type", "title", "artist"]).to_pandas(), normalize_query)
+        catalog = self.bundle_catalog.select(["entity_type", "title", "artist"]).to_pandas()
+        names = entity_names(catalog, normalize_query)  # the bandit rows read the catalog of the day before
         lookups = ContextLookups.from_frames(pd.Series(sorted(names)), self._memory_table(), self.counters)
         return LearnedPlanChooser(self.bundle.plan_policy(), lookups)
 
@@ -408,8 +423,9 @@ class Searcher:
 def searcher_factory(bundle: Bundle, params: SearcherParams | None = None) -> Callable[[pa.Table, dt.date], Searcher]:
     """An ``EngineFactory`` that serves every day with a ``Searcher`` of one bundle.
 
-    The bundle of day D serves D + 1 in the closed loop; the day's catalog snapshot (the
-    factory's first argument) is not used: serving knows the catalog of the bundle's day.
+    The bundle of day D serves D + 1 in the closed loop. Each day's Searcher gets that day's
+    catalog snapshot (the factory's first argument) as its fresh catalog, exactly what the
+    training rows of that day's searches will read.
 
     Args:
         bundle: the verified bundle.
@@ -418,13 +434,8 @@ def searcher_factory(bundle: Bundle, params: SearcherParams | None = None) -> Ca
     Returns:
         A callable ``(catalog_table, day) -> Searcher`` for ``ltrr.sim.simulate``.
     """
-    cache: dict[str, Searcher] = {}
 
     def factory(catalog: pa.Table, day: dt.date) -> Searcher:
-        searcher = cache.get("searcher")
-        if searcher is None:
-            searcher = cache["searcher"] = Searcher(bundle, params, serving_day=day)
-        searcher.serving_day = day
-        return searcher
+        return Searcher(bundle, params, serving_day=day, catalog=catalog)
 
     return factory

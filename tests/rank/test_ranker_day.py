@@ -1,9 +1,8 @@
 """The ranker job on a small simulated world: published, refused by the gate, skipped without history.
 
-Two small days (seed 5), half of the searches shown in random order so that the examination
-curve is estimated from two small days (the memory job of day 1 estimates it). The training
-rows of both days are built; the ranker of day 2 learns from day 1 (hash split for early
-stopping) and is evaluated on day 2.
+The shared two-day world of ``tests/conftest.py`` (seed 5, half of the searches shown in random
+order, so the memory job of day 1 estimates the examination curve). The ranker of day 2
+learns from day 1's training rows (hash split for early stopping) and is evaluated on day 2.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import json
 import pytest
 
 from ltrr.bundle.sources import read_ranker
-from ltrr.config import load_settings
 from ltrr.orchestration.checks import DayRejected, require_ranker_outcome
 from ltrr.rank.export import check_parity
 from ltrr.rank.ranker_day import RankerRejected, RankerSkipped, build_ranker_day
@@ -25,31 +23,9 @@ DAY1, DAY2 = START.isoformat(), (START + dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def world(spark, tmp_path_factory: pytest.TempPathFactory):
-    from ltrr.memory.day import build_q2e_day
-    from ltrr.rank.training_day import build_training_set_day
-    from ltrr.sim import simulate
-    from ltrr.validate.day import validate_day
-
-    tmp = tmp_path_factory.mktemp("ranker")
-    settings = load_settings(
-        data_root=tmp / "data",
-        state_dir=tmp / "state",
-        spark_shuffle_partitions=2,
-        rank_min_train_searches=100,
-        rank_bootstrap=200,
-        rank_num_boost_round=100,
-        rank_eval_union_searches=500,
-        rank_union_share=0.5,
-        bundle_store=str(tmp / "bundles"),
-    )
-    simulate(out=settings.data_root, start=START, days=2, scale="small", seed=5, randomized_share=0.5)
-    for ds in (DAY1, DAY2):
-        validate_day(spark, settings, ds, run_gx=False)
-    build_q2e_day(spark, settings, DAY1)  # the examination curve of day 1
-    for ds in (DAY1, DAY2):
-        build_training_set_day(spark, settings, ds)
-    return settings
+def world(small_pipeline):
+    """The shared two-day world (``tests/conftest.py``): memory, embeddings, training rows of both days."""
+    return small_pipeline
 
 
 def test_unshown_candidates_are_kept_for_the_sampled_share_of_searches(world) -> None:
@@ -121,5 +97,5 @@ def test_the_published_ranker_travels_in_the_bundle(spark, world) -> None:
 
     loaded = load_ranker(bundle.path("ranker/model.txt").parent)  # the way serving will load it
     assert loaded is not None
-    # The day has no memory or embeddings in this world: the bundle is published but not promoted.
-    assert not result.promoted
+    # Every required artifact of the day passed its gate: the bundle is promoted.
+    assert result.promoted, result.reasons

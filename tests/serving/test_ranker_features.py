@@ -31,16 +31,12 @@ score and a strategy the features do not know):
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 from contract_rows import search_row, track_row
 from pyspark.sql import functions as F
@@ -471,105 +467,5 @@ def test_lookups_are_read_only() -> None:
         lookups.memory["x"] = {}  # type: ignore[index]
 
 
-def _simulated_history(searches: list[dict], engagements: list[dict], catalog: pa.Table) -> pd.DataFrame:
-    """Counters in the long form of history_stats, from a slice of a simulated day (every engagement
-    of a (search, entity) counts as one positive: any counts will do for parity)."""
-    from ltrr.text.normalize import normalize_query
-
-    ids = {s["search_id"] for s in searches}
-    users = {s["search_id"]: s["user_id"] for s in searches}
-    meta = {
-        e: (a, g[0] if g else None)
-        for e, a, g in zip(*(catalog.column(c).to_pylist() for c in ("entity_id", "artist_id", "genres")), strict=True)
-    }
-    positive = {(e["search_id"], e["entity_id"]) for e in engagements if e["search_id"] in ids}
-    count = collections.Counter()
-    for s in searches:
-        count["user", s["user_id"], None, 1] += 1
-        key = normalize_query(s["query"])
-        if key:
-            count["query", key, None, 1] += 1
-        for shown in s["shown"]:
-            count["entity", shown["entity_id"], None, 1] += 1
-    for sid, entity in positive:
-        user, (artist, genre) = users[sid], meta.get(entity, (None, None))
-        count["entity", entity, None, 2] += 1
-        count["user", user, None, 2] += 1
-        if artist is not None:
-            count["artist", user, artist, 2] += 1
-        if genre is not None:
-            count["genre", user, genre, 2] += 1
-    table: dict[tuple, list[int]] = {}
-    for (name, key1, key2, n), value in count.items():
-        table.setdefault((name, key1, key2), [0, 0])[n - 1] = value
-    return pd.DataFrame([(*k, n1, n2) for k, (n1, n2) in table.items()], columns=["table", "key1", "key2", "n1", "n2"])
-
-
-def test_parity_on_a_simulated_day(spark, tmp_path: Path) -> None:
-    """The same comparison on a slice of a real simulated small day (catalog, queries, candidates)."""
-    from ltrr.sim import simulate
-    from ltrr.text.normalize import normalize_query
-
-    day = dt.date(2026, 1, 5)
-    ds = day.isoformat()
-    simulate(tmp_path / "data", day, 1, "small", 7)
-    raw = tmp_path / "data" / "raw"
-    searches = pq.read_table(raw / "searches" / f"ds={ds}").slice(0, 100).to_pylist()
-    for s in searches:
-        s["context"] = dict(s["context"])
-    ids = [s["search_id"] for s in searches]
-    # Every 40th entity is left out of the catalog both sides read (candidates missing from it).
-    catalog = pq.read_table(raw / "catalog" / f"ds={ds}")
-    dropped = catalog.column("entity_id").to_pylist()[::40]
-    catalog = catalog.filter(pc.invert(pc.is_in(catalog.column("entity_id"), pa.array(dropped))))
-
-    # Artifacts: counters made from the slice itself (any counters do for parity; built in
-    # pandas to spare a Spark job), a memory table made of shown pairs (a third without trials,
-    # half predicted), vectors for every other user and entity.
-    history = _simulated_history(searches, pq.read_table(raw / "engagements" / f"ds={ds}").to_pylist(), catalog)
-    memory_rows: dict[tuple[str, str], tuple[int, float, float]] = {}
-    for s in searches:
-        key = normalize_query(s["query"])
-        for shown in s["shown"][::2] if key else []:
-            memory_rows[(key, shown["entity_id"])] = (shown["position"], shown["score"], 0.5 * shown["position"])
-    memory = pd.DataFrame(
-        [
-            (k, e, p, sc, None if i % 3 == 0 else tr, "title" if i % 2 else None)
-            for i, ((k, e), (p, sc, tr)) in enumerate(memory_rows.items())
-        ],
-        columns=["query_key", "entity_id", "rank", "score", "trials", "predicted_kind"],
-    ).astype({"rank": np.int32})
-    rng = np.random.default_rng(3)
-    users = sorted({s["user_id"] for s in searches})[::2]
-    entities = catalog.column("entity_id").to_pylist()[::2]
-    user_vectors = (users, rng.normal(size=(len(users), 8)).astype(np.float32))
-    item_vectors = (entities, rng.normal(size=(len(entities), 8)).astype(np.float32))
-
-    def read(table: str, schema):
-        return spark.read.schema(schema).parquet(str(raw / table / f"ds={ds}"))
-
-    rows = _spark_rows(
-        spark,
-        searches=read("searches", SEARCHES).where(F.col("search_id").isin(ids)).withColumn("ds", F.lit(ds)),
-        catalog=read("catalog", CATALOG).where(~F.col("entity_id").isin(dropped)),
-        memory=memory,
-        history=_pandas_frame(spark, history, HISTORY_SCHEMA),
-        users=user_vectors,
-        items=item_vectors,
-        day=ds,
-    )
-    lookups = RankerLookups.from_frames(
-        catalog=catalog,
-        memory=memory,
-        history=history,
-        user_ids=user_vectors[0],
-        user_factors=user_vectors[1],
-        entity_ids_with_vectors=item_vectors[0],
-        item_factors=item_vectors[1],
-    )
-    compared = _assert_parity(lookups, searches, rows, ds)
-    assert compared == len(rows) * len(FEATURE_NAMES) and len(rows) > 1000
-    # The slice does exercise memory hits, affinities, exact titles and user history.
-    assert rows["q2e_score"].notna().sum() > 50 and rows["affinity"].notna().sum() > 100
-    assert rows["title_exact"].eq(1.0).sum() > 10 and rows["user_genre_share"].notna().sum() > 100
-    assert rows["popularity"].isna().sum() > 10  # candidates missing from the catalog
+# Parity on a real simulated day, with the bundle's own artifacts, is in test_searcher.py
+# (test_ranker_features_at_serving_equal_the_training_rows).
