@@ -25,8 +25,8 @@ from ltrr.bundle.hashing import canonical_json
 FORMAT_VERSION = "1.0.0"
 """Format written by this code. Bump the minor for added fields, the major for breaking changes."""
 MANIFEST = "manifest.json"
-TANTIVY_SUFFIXES = frozenset({".fast", ".fieldnorm", ".idx", ".pos", ".store", ".term", ".lock"})
-"""Files of a tantivy index (``retrieval/lexical``): segment data and the empty lock files."""
+TANTIVY_SUFFIXES = frozenset({".fast", ".fieldnorm", ".idx", ".pos", ".store", ".term"})
+"""Segment files of a tantivy index (``retrieval/lexical``)."""
 ALLOWED_SUFFIXES = (
     frozenset({".json", ".parquet", ".ann", ".npy", ".txt", ".csv", ".md", ".html", ".css", ".js", ".png", ".svg"})
     | TANTIVY_SUFFIXES

@@ -18,14 +18,19 @@ The index lives in memory, or in a directory (``path``) next to ``entity_ids.txt
 A saved index is byte-reproducible: tantivy names a segment by a random UUID (in its file
 names, ``meta.json`` and ``.managed.json``), while the segment files' contents are identical
 between builds of the same catalog, so after the build each segment is renamed to a digest
-of its own contents and ``.managed.json`` is written sorted. The empty lock files tantivy
-creates are kept: opening the index would otherwise add them to a verified bundle folder.
+of its own contents and ``.managed.json`` is written sorted. A bundle holds the segment files,
+``meta.json``, ``entity_ids.txt`` and ``lexical.json`` (dotfiles such as tantivy's lock files
+are not collected); tantivy writes a lock file into the folder it opens, so serving opens a
+private copy (``open(path, private_copy=True)``) and the verified bundle never changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -169,8 +174,15 @@ class LexicalIndex:
         return cls(index, entity_ids)
 
     @classmethod
-    def open(cls, path: Path | str) -> LexicalIndex:
+    def open(cls, path: Path | str, *, private_copy: bool = False) -> LexicalIndex:
         """Open an index saved by :meth:`build` with a ``path``.
+
+        Args:
+            path: the index folder.
+            private_copy: open a private temporary copy instead of the folder itself. tantivy
+                creates a lock file in the folder it opens, and a verified bundle must not gain
+                files (its next verification would fail); serving from a bundle sets this. The
+                copy is deleted when the index is garbage-collected (or at exit).
 
         Raises:
             ValueError: when the directory holds an index of another format version.
@@ -180,7 +192,19 @@ class LexicalIndex:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path}: lexical index format {meta.get('format_version')}, expected {FORMAT_VERSION}")
         ids = (path / "entity_ids.txt").read_text(encoding="utf-8").splitlines()
-        return cls(tantivy.Index.open(str(path)), ids)
+        if not private_copy:
+            return cls(tantivy.Index.open(str(path)), ids)
+        copy = Path(tempfile.mkdtemp(prefix="ltrr-lexical-"))
+        try:
+            for f in path.iterdir():
+                if f.is_file() and not f.name.startswith("."):
+                    shutil.copyfile(f, copy / f.name)
+            index = cls(tantivy.Index.open(str(copy)), ids)
+        except BaseException:
+            shutil.rmtree(copy, ignore_errors=True)
+            raise
+        weakref.finalize(index, shutil.rmtree, str(copy), True)
+        return index
 
     def __len__(self) -> int:
         return len(self.entity_ids)

@@ -132,7 +132,7 @@ class Searcher:
         self.bundle_catalog: pa.Table = pq.read_table(retrieval / "catalog.parquet", memory_map=True)
         self.catalog: pa.Table = self.bundle_catalog if catalog is None else catalog
         self.counters = pq.read_table(retrieval / "counters.parquet").to_pandas()
-        self.lexical = LexicalIndex.open(retrieval / "lexical")
+        self.lexical = LexicalIndex.open(retrieval / "lexical", private_copy=True)  # the bundle stays as verified
         self.semantic = SemanticIndex.open(retrieval / "semantic")
         self.popular = PopularIndex.build(self.catalog)
         self._row = {e: i for i, e in enumerate(self.popular.entity_ids)}

@@ -64,13 +64,13 @@ def test_each_strategy_finds_the_intended_entity_for_its_kind_of_query(served_wo
     topic = rows[rows.intent_type == "topic"]
     broad = rows[rows.intent_type == "broad"]
     assert len(typo) >= 50 and len(head) >= 50 and len(topic) >= 50 and len(broad) >= 50
-    # Thresholds: about two thirds of what seed 11 measured, so noise cannot flip them.
-    assert _hit_rate(searcher1, typo, "lexical") >= 0.9  # a typo'd title (measured 0.98)
-    assert _hit_rate(searcher1, head, "memory") >= 0.45  # a head query remembered (0.71)
-    assert _hit_rate(searcher1, topic, "semantic") >= 0.15 > 10 * chance  # "history podcast" (0.27)
-    assert _hit_rate(searcher1, broad, "popular") >= 0.25  # "rock songs" (0.40)
-    assert _hit_rate(searcher1, head, "personalized") >= 0.25 > 10 * chance  # taste (0.57)
-    assert _hit_rate(searcher1, topic, "related") > 3 * chance  # neighbours of the top hits (0.12)
+    # Hit rates @50 measured on this world (seed 5) in parentheses; thresholds leave a margin.
+    assert _hit_rate(searcher1, typo, "lexical") >= 0.9  # a typo'd title (0.97)
+    assert _hit_rate(searcher1, head, "memory") >= 0.45  # a head query remembered (0.66)
+    assert _hit_rate(searcher1, topic, "semantic") >= 0.15 > 10 * chance  # "history podcast" (0.33)
+    assert _hit_rate(searcher1, broad, "popular") >= 0.25  # "rock songs" (0.41)
+    assert _hit_rate(searcher1, head, "personalized") >= 0.25 > 10 * chance  # the user's taste (0.68)
+    assert _hit_rate(searcher1, topic, "related") > 2 * chance  # neighbours of the top hits (0.06; chance 0.011)
 
 
 def test_strategies_degrade_gracefully_and_honour_budgets(searcher1) -> None:
@@ -213,3 +213,10 @@ def test_a_day_served_from_the_bundle_passes_input_validation(spark, served_worl
     assert searches.plan_id.nunique() > 4  # exploration over the bundle's whole menu
     world = json.loads((settings.data_root / "sim" / "world.json").read_text())
     assert world["days"][DAY3.isoformat()]["versions"][0]["bundle_version"] == served_world.bundle2.version
+
+
+def test_serving_leaves_the_verified_bundle_unchanged(served_world, searcher2) -> None:
+    from ltrr.bundle.verify import verify_bundle
+
+    searcher2.search("love", "u000001", {}, 10, np.random.default_rng(0))  # every index opened and used
+    verify_bundle(served_world.bundle2.root)  # raises on any added, changed or missing file
