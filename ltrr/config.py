@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     # --- retrieval artifact and serving (docs/serving.md) -------------------------------------
     semantic_dims: int = Field(64, ge=1, description="Dimensions of the semantic (LSA) entity and query vectors.")
     retrieval_min_title_recall: float = Field(
-        0.8, ge=0, le=1, description="Gate: share of sampled entities exact-title lexical search finds in its top 10."
+        0.7, ge=0, le=1, description="Gate: share of sampled entities exact-title lexical search finds in its top 10."
     )
     serving_exploration: float = Field(
         0.1,

@@ -95,6 +95,7 @@ class EmbeddingIndex:
         query_vectors: np.ndarray,
         ann: Any,
         search_k: int,
+        exact: bool = False,
     ) -> None:
         self.entity_ids = entity_ids
         self.item_factors = item_factors
@@ -102,6 +103,7 @@ class EmbeddingIndex:
         self.user_factors = user_factors
         self.query_vectors = query_vectors
         self.search_k = int(search_k)
+        self.exact = bool(exact)
         self._ann = ann
         self._entity_row = {e: i for i, e in enumerate(entity_ids)}
         self._user_row = {u: i for i, u in enumerate(user_ids)}
@@ -111,13 +113,17 @@ class EmbeddingIndex:
         self.entity_weight = np.asarray(entity_weight, dtype=np.float64)
 
     @classmethod
-    def load(cls, path: Path | str, search_k: int | None = None) -> EmbeddingIndex:
+    def load(cls, path: Path | str, search_k: int | None = None, exact_max_items: int | None = None) -> EmbeddingIndex:
         """Load an artifact folder (``artifacts/embeddings/ds=D/`` or its copy in a bundle).
 
         Args:
             path: the folder.
             search_k: Annoy ``search_k`` for queries; default the value the artifact was
                 gated at (``metrics.json``).
+            exact_max_items: search exactly (one matrix-vector product over every item vector)
+                instead of through Annoy when the index has at most this many items. At the
+                gated ``search_k`` Annoy visits most of a medium index anyway, and the exact
+                product is several times faster there (docs/performance.md). None: always Annoy.
 
         Returns:
             The index (the Annoy file is memory-mapped).
@@ -157,17 +163,34 @@ class EmbeddingIndex:
             query_vectors=queries,
             ann=ann,
             search_k=metrics["params"]["search_k"] if search_k is None else search_k,
+            exact=exact_max_items is not None and len(entity_ids) <= exact_max_items,
         )
 
     def __len__(self) -> int:
         return len(self.entity_ids)
 
     def _nearest(self, vector: np.ndarray, k: int, exclude: int | None, source: str) -> Retrieved:
+        if self.exact:
+            return self._exact_nearest(vector, k, exclude, source)
         wanted = k + (1 if exclude is not None else 0)
         rows = self._ann.get_nns_by_vector(np.append(vector, 0.0).tolist(), wanted, search_k=self.search_k)
         rows = [r for r in rows if r != exclude][:k]
         scores = (self.item_factors[rows] @ vector).astype(float).tolist() if rows else []
         return Retrieved([str(self.entity_ids[r]) for r in rows], scores, source)
+
+    def _exact_nearest(self, vector: np.ndarray, k: int, exclude: int | None, source: str) -> Retrieved:
+        """The k items of largest inner product, exactly; ties by dense index."""
+        scores = self.item_factors @ np.asarray(vector, dtype=np.float32)
+        if exclude is not None:
+            scores[exclude] = -np.inf
+        n = len(scores) - (1 if exclude is not None else 0)
+        k = min(k, n)
+        if k <= 0:
+            return Retrieved(source=source)
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        rows = top[np.lexsort((top, -scores[top]))]
+        rows = rows[np.isfinite(scores[rows])][:k]
+        return Retrieved([str(self.entity_ids[r]) for r in rows], scores[rows].astype(float).tolist(), source)
 
     def popular_top(self, k: int) -> Retrieved:
         """The k entities of largest decayed engagement weight (the no-history fallback)."""

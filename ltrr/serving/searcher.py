@@ -70,12 +70,15 @@ class SearcherParams:
         randomized_share: share of requests shown in a uniformly random order.
         related_seeds: top hits whose neighbours the related strategy merges.
         cache_size: (strategy, query) results kept in the retrieval cache (0 disables it).
+        exact_max_items: personalized and related search all item vectors exactly (one
+            matrix-vector product) up to this many items, through Annoy above (None: always Annoy).
     """
 
     exploration: float = 0.1
     randomized_share: float = 0.05
     related_seeds: int = 3
     cache_size: int = CACHE_SIZE
+    exact_max_items: int | None = 200_000
 
     @classmethod
     def from_settings(cls, settings: Any) -> SearcherParams:
@@ -178,7 +181,9 @@ class Searcher:
     def _load_embeddings(self) -> Any:
         from ltrr.embed.index import EmbeddingIndex
 
-        return EmbeddingIndex.load(self.bundle.artifact("embeddings")) if self.bundle.has("embeddings") else None
+        if not self.bundle.has("embeddings"):
+            return None
+        return EmbeddingIndex.load(self.bundle.artifact("embeddings"), exact_max_items=self.params.exact_max_items)
 
     def _load_ranker(self) -> Any:
         from ltrr.rank.export import load_ranker

@@ -135,6 +135,26 @@ def test_fallbacks_for_users_and_entities_without_history(world) -> None:
     assert related.source == RELATED and len(related.entity_ids) == 5 and by_weight[0] not in related.entity_ids
 
 
+def test_exact_search_agrees_with_the_annoy_index(world) -> None:
+    settings, _ = world
+    folder = _folder(settings, DAY2)
+    annoy = EmbeddingIndex.load(folder)
+    exact = EmbeddingIndex.load(folder, exact_max_items=10**6)
+    assert exact.exact and not annoy.exact
+    assert not EmbeddingIndex.load(folder, exact_max_items=1).exact  # over the limit: Annoy
+    overlap = []
+    for user in [str(u) for u in annoy.user_ids[:20]]:
+        a, e = annoy.personalized(user, 10), exact.personalized(user, 10)
+        assert e.scores == sorted(e.scores, reverse=True) and len(e.entity_ids) == 10
+        assert e.scores[0] >= a.scores[0] - 1e-6  # exact is never worse than the approximation
+        overlap.append(len(set(a.entity_ids) & set(e.entity_ids)) / 10)
+    assert np.mean(overlap) >= 0.9  # the index was gated at recall@10 >= 0.95
+    entity = str(exact.entity_ids[0])
+    related = exact.related(entity, 5)
+    assert len(related.entity_ids) == 5 and entity not in related.entity_ids
+    assert exact.related(entity, len(exact.entity_ids) + 5).entity_ids.count(entity) == 0
+
+
 def test_query_vectors_are_weighted_means_of_entity_vectors(world) -> None:
     settings, _ = world
     folder = _folder(settings, DAY2)
