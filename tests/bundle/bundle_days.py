@@ -1,8 +1,9 @@
 """Write one day of pipeline outputs as the jobs lay them out, small enough for unit tests.
 
 Only the *inputs* of publishing are faked: clean partitions, validation report and GX
-results, the Q2E artifact (Spark-style part files with random ids, ``_SUCCESS``, ``.crc``) and
-the embeddings artifact (Parquet factors, a real Annoy index, metrics). Everything the bundle
+results, the Q2E artifact (Spark-style part files with random ids, ``_SUCCESS``, ``.crc``), the
+embeddings artifact (Parquet factors, a real Annoy index, metrics) and a retrieval artifact
+(placeholder index files: publishing never opens them). Everything the bundle
 code does with them (copy, hash, publish, MLflow, load) is real.
 """
 
@@ -30,6 +31,7 @@ class DaySpec:
     queries: int = 40
     q2e: str = "passed"  # passed | failed | rejected | missing
     embeddings: str = "passed"  # passed | failed | missing
+    retrieval: str = "passed"  # passed | missing
     inputs: str = "accepted"
 
 
@@ -185,6 +187,33 @@ def write_day(data_root: Path, spec: DaySpec) -> dict:
                 "index": {"items": len(ids), "dims": DIMS, "n_trees": 5},
                 "recall": {"recall": 0.99 if ok else 0.5, "threshold": 0.95, "passed": ok, "k": 10},
                 "rows": {"entities": len(ids), "users": 3},
+                "validation": {"success": True},
+            },
+        )
+    if spec.retrieval == "passed":
+        ret = data_root / "artifacts" / "retrieval" / f"ds={ds}"
+        (ret / "lexical").mkdir(parents=True, exist_ok=True)
+        (ret / "semantic").mkdir(parents=True, exist_ok=True)
+        entities = [f"e{i}" for i in range(counts["catalog"])]
+        pq.write_table(
+            pa.table({"entity_id": entities, "title": [f"title {e}" for e in entities]}), ret / "catalog.parquet"
+        )
+        pq.write_table(
+            pa.table({"table": ["entity"], "key1": ["e0"], "key2": [None], "n1": [3], "n2": [1]}),
+            ret / "counters.parquet",
+        )
+        (ret / "lexical" / "entity_ids.txt").write_text("\n".join(entities) + "\n")
+        _json(ret / "lexical" / "lexical.json", {"format_version": 1, "documents": len(entities)})
+        _json(ret / "semantic" / "semantic.json", {"format_version": 1, "dims": 4})
+        _json(ret / "validation.json", gx_result(True, 1))
+        _json(
+            ret / "report.json",
+            {
+                "ds": ds,
+                "passed": True,
+                "reasons": [],
+                "entities": len(entities),
+                "params": {"semantic_dims": 4, "min_title_recall": 0.7},
                 "validation": {"success": True},
             },
         )

@@ -35,7 +35,7 @@ def test_publish_then_load_round_trip(mlflow_settings: Settings, client) -> None
     manifest = bundle.manifest
     assert bundle.version == result.version and bundle.ds == "2026-01-07"
     assert manifest.content_hash == result.content_hash
-    assert set(bundle.artifacts) == {"q2e", "embeddings"}
+    assert set(bundle.artifacts) == {"q2e", "embeddings", "retrieval"}
     # The serving table round-trips row for row.
     served = bundle.q2e_serving().to_pylist()
     assert [(r["query_key"], r["entity_ids"], r["scores"]) for r in served] == written["q2e_rows"]
@@ -127,7 +127,7 @@ def test_every_gate_blocks_promotion(settings: Settings, spec: DaySpec, expected
 
 
 def test_nothing_to_publish_is_a_clear_error(settings: Settings) -> None:
-    write_day(settings.data_root, DaySpec("2026-01-08", q2e="rejected", embeddings="missing"))
+    write_day(settings.data_root, DaySpec("2026-01-08", q2e="rejected", embeddings="missing", retrieval="missing"))
     with pytest.raises(NothingToPublishError, match=r"nothing to publish for 2026-01-08.*q2e: rejected"):
         publish_day(settings, "2026-01-08")
     env = {**os.environ, **settings.to_env()}
