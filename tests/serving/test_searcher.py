@@ -87,6 +87,9 @@ def test_strategies_degrade_gracefully_and_honour_budgets(searcher1) -> None:
 
 
 def test_a_search_record_fits_the_log_schema_with_the_exact_propensity(served_world, searcher2) -> None:
+    # Bundle 2 carries a learned policy: the base of the exploration mixture is that policy.
+    assert served_world.bundle2.has("policy")
+    assert searcher2.versions["policy_version"] == served_world.bundle2.plan_policy().version != "day0"
     rows = _requests(served_world, n=300)
     rng = np.random.default_rng(3)
     records, plans = [], set()
