@@ -40,6 +40,7 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         tables[table] = stats
     memory_report = artifact_dir(settings.data_root, ds) / "report.json"
     return {
+        "retrieval": retrieval_outcome(settings, ds),
         "ranker": ranker_outcome(settings, ds),
         "policy": policy_outcome(settings, ds),
         "ds": ds,
@@ -50,6 +51,28 @@ def day_summary(settings: Settings, ds: str) -> dict[str, Any]:
         "tables": tables,
         "report": str(report_path),
     }
+
+
+def retrieval_outcome(settings: Settings, ds: str) -> dict[str, Any] | None:
+    """The retrieval artifact of the day: its report when published, the refusal when refused, else None."""
+    published = artifact_dir(settings.data_root, ds, "retrieval") / "report.json"
+    refused = validation_dir(settings.data_root, ds) / "retrieval_rejected.json"
+    for path in (published, refused):
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
+def _retrieval_line(report: dict[str, Any]) -> str:
+    if not report.get("passed"):
+        return f"  retrieval artifact: refused ({'; '.join(report.get('reasons') or [])})"
+    recall = report["lexical"]["title_recall@10"]["recall"]
+    counters = report["counters"]
+    return (
+        f"  retrieval artifact: {report['entities']:,} entities indexed (lexical exact-title recall@10 "
+        f"{recall:.1%}), semantic {report['semantic']['dims']} dims, counters {counters['rows']:,} rows "
+        f"({counters['source']})"
+    )
 
 
 def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
@@ -156,6 +179,8 @@ def format_day_summary(summary: dict[str, Any]) -> str:
                 by_class = ", ".join(f"{k} {v['rate']:.1%}" for k, v in recall["by_query_class"].items())
                 line += f"; intended entity in top-N: {recall['overall']['rate']:.1%} ({by_class})"
             lines.append(line)
+    if summary.get("retrieval"):
+        lines.append(_retrieval_line(summary["retrieval"]))
     if summary.get("ranker"):
         lines.append(_ranker_line(summary["ranker"]))
     if summary.get("policy"):

@@ -77,9 +77,13 @@ def test_the_artifact_holds_what_serving_reads_and_rebuilds_byte_identical(tmp_p
 
 
 def test_a_day_without_counters_publishes_empty_counters_and_says_so(tmp_path: Path) -> None:
-    settings, _ = _world(tmp_path, None)
+    from ltrr.report.summary import day_summary, format_day_summary
+
+    settings, catalog = _world(tmp_path, None)
     report = build_retrieval_day(settings, DS)
     assert report["counters"] == {"rows": 0, "source": "absent"}
+    text = format_day_summary(day_summary(settings, DS))  # what `ltrr summary` prints
+    assert f"retrieval artifact: {catalog.num_rows:,} entities indexed" in text and "counters 0 rows (absent)" in text
 
 
 def test_bad_counters_are_refused_with_a_reason_and_nothing_is_published(tmp_path: Path) -> None:
@@ -89,4 +93,7 @@ def test_bad_counters_are_refused_with_a_reason_and_nothing_is_published(tmp_pat
     assert not artifact_dir(settings.data_root, DS, "retrieval").exists()
     record = json.loads(rejection_path(settings.data_root, DS).read_text())
     assert record["passed"] is False
+    from ltrr.report.summary import day_summary, format_day_summary
+
+    assert "retrieval artifact: refused (counters suite" in format_day_summary(day_summary(settings, DS))
     assert any("n1" in r for r in record["reasons"]) and any("table" in r for r in record["reasons"])
