@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import time
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -41,6 +40,7 @@ from ltrr.rank.training_set import (
     with_query_keys,
 )
 from ltrr.schemas import CATALOG, ENGAGEMENTS, SEARCHES
+from ltrr.timing import StepTimer
 from ltrr.validate.gx_runner import run_suite
 from ltrr.zones import artifact_dir, validation_dir
 
@@ -170,14 +170,8 @@ def build_training_set_day(spark: SparkSession, settings: Settings, ds: str) -> 
     final = artifact_dir(root, ds, ARTIFACT)
     staging = staging_dir(final)
     staging.mkdir(parents=True)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
+    timer = StepTimer()
+    lap, timings = timer.lap, timer.timings
 
     try:
         (

@@ -25,7 +25,6 @@ semantic index's share of entities with a vector is reported.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from ltrr.config import Settings
 from ltrr.memory.artifact import publish, staging_dir, write_json
 from ltrr.rank.training_set import HISTORY_TABLES
 from ltrr.retrieval.lexical import LexicalIndex
+from ltrr.timing import StepTimer
 from ltrr.validate.gx_runner import run_suite
 from ltrr.zones import artifact_dir, partition_path, validation_dir
 
@@ -157,14 +157,8 @@ def build_retrieval_day(settings: Settings, ds: str) -> dict:
     final = artifact_dir(root, ds, ARTIFACT)
     staging = staging_dir(final)
     staging.mkdir(parents=True)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
+    timer = StepTimer()
+    lap, timings = timer.lap, timer.timings
 
     try:
         pq.write_table(catalog, staging / "catalog.parquet", compression="zstd")

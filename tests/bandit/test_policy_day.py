@@ -14,19 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from ltrr.bandit.context import BANDIT_CONTEXT_SPEC, ContextLookups
+from ltrr.bandit.context import ContextLookups
 from ltrr.bandit.policy import load_policy
 from ltrr.bandit.policy_day import PolicySkipped, rejection_path, skip_path, train_policy_day
-from ltrr.bandit.synthetic import SyntheticBandit
 from ltrr.bundle.sources import read_policy
 from ltrr.report.summary import day_summary, format_day_summary, policy_outcome
 from ltrr.retrieval.plans import PLAN_MENU
 from ltrr.serving.plan_choice import LearnedPlanChooser
 from ltrr.zones import artifact_dir
+
+from .synthetic_days import write_synthetic_days
 
 DAYS = ("2026-02-01", "2026-02-02", "2026-02-03")
 # The day-0 plans (the logging rule's greedy choices) and two that a learned policy can prefer.
@@ -35,21 +34,10 @@ MENU = tuple(
     for p in PLAN_MENU
     if p.plan_id in {"lex100", "lex75_pop25", "lex50_pop50", "lex25_pop75", "mem50_lex50", "pers50_lex50"}
 )
-RENAME = {"n_words": "query_tokens", "history": "user_searches", "head": "query_searches"}
 
 
 def _write_days(root: Path, rows_per_day: int = 8000) -> None:
-    frame = SyntheticBandit(menu=MENU).sample(rows_per_day * len(DAYS), seed=5, n_days=len(DAYS), start_ds=DAYS[0])
-    frame = frame.rename(columns=RENAME)
-    steps = {p.plan_id: [{"strategy": s.strategy, "budget": s.budget} for s in p.steps] for p in MENU}
-    frame["plan"] = frame["plan_id"].map(steps)
-    for f in BANDIT_CONTEXT_SPEC.features:
-        if f.name not in frame.columns:
-            frame[f.name] = f.default
-    for ds, day in frame.groupby("ds"):
-        out = artifact_dir(root, ds, "bandit_dataset") / "rows"
-        out.mkdir(parents=True)
-        pq.write_table(pa.Table.from_pandas(day.reset_index(drop=True), preserve_index=False), out / "part-0.parquet")
+    write_synthetic_days(root, MENU, DAYS[0], len(DAYS), rows_per_day)
 
 
 @pytest.fixture()

@@ -35,28 +35,13 @@ def _policy_of_day2(settings: Settings) -> dict:
     two plans that need the bundle's memory and embeddings. The published policy is real: the
     nightly job's learner, gate and files.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
     from ltrr.bandit.policy_day import train_policy_day
-    from ltrr.bandit.synthetic import SyntheticBandit
     from ltrr.retrieval.plans import PLAN_MENU
-    from ltrr.zones import artifact_dir
+    from tests.bandit.synthetic_days import write_synthetic_days
 
     keep = {"lex100", "lex75_pop25", "lex50_pop50", "lex25_pop75", "mem50_lex50", "pers50_lex50"}
     menu = tuple(p for p in PLAN_MENU if p.plan_id in keep)
-    frame = SyntheticBandit(menu=menu).sample(16000, seed=5, n_days=2, start_ds=DAY1.isoformat())
-    frame = frame.rename(columns={"n_words": "query_tokens", "history": "user_searches", "head": "query_searches"})
-    steps = {p.plan_id: [{"strategy": s.strategy, "budget": s.budget} for s in p.steps] for p in menu}
-    frame["plan"] = frame["plan_id"].map(steps)
-    for f in BANDIT_CONTEXT_SPEC.features:
-        if f.name not in frame.columns:
-            frame[f.name] = f.default
-    for ds, day in frame.groupby("ds"):
-        out = artifact_dir(settings.data_root, ds, "bandit_dataset") / "rows"
-        out.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pandas(day.reset_index(drop=True), preserve_index=False), out / "part-0.parquet")
+    write_synthetic_days(settings.data_root, menu, DAY1.isoformat(), n_days=2, rows_per_day=8000)
     cheap = settings.model_copy(update={"bandit_min_ess": 100.0, "bandit_bootstrap": 200, "bandit_num_boost_round": 60})
     return train_policy_day(cheap, DAY2.isoformat())
 
