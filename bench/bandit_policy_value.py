@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="learn the policy here on every bandit row up to ds (no gate) instead of loading artifacts/policy/ds=D",
     )
+    parser.add_argument(
+        "--searcher",
+        action="store_true",
+        help="serve with Searcher(bundle of ds) (LTRR_BUNDLE_STORE) instead of the day-0 engine: logging = the "
+        "bundle without a policy (day-0 rule + LTRR_SERVING_EXPLORATION over every runnable plan, as a loop "
+        "started from day-0 logs it), learned = the policy under test (artifact or --learn) without extra exploration",
+    )
     parser.add_argument("--temperature", type=float, help="with --learn: softmax temperature (default: settings)")
     parser.add_argument("--epsilon", type=float, help="with --learn: exploration floor (default: settings)")
     args = parser.parse_args(argv)
@@ -115,11 +122,30 @@ def main(argv: list[str] | None = None) -> int:
         history.toPandas(),
     )
 
+    if args.searcher:
+        from ltrr.bundle.store import BundleStore
+        from ltrr.serving import load_bundle
+        from ltrr.serving.plan_choice import LearnedPlanChooser
+        from ltrr.serving.searcher import SearcherParams, searcher_factory
+
+        store = BundleStore(settings.bundle_store)
+        versions = [v for v in store.versions() if v.startswith(args.ds)]
+        bundle = load_bundle(store.url_of(versions[-1]))
+        base = SearcherParams.from_settings(settings)
+        logging_factory = searcher_factory(bundle, SearcherParams(exploration=base.exploration, use_policy=False))
+        # The policy under test alone (no extra exploration), so its realized value is what OPE estimates.
+        learned_factory = searcher_factory(
+            bundle, SearcherParams(exploration=0.0), chooser=LearnedPlanChooser(policy, lookups)
+        )
+        report["bundle"] = bundle.version
+    else:
+        logging_factory = day0_engine_factory(exploration)
+        learned_factory = learned_engine_factory(policy, lookups)
     clock = time.perf_counter()
-    serve_day(root, args.out / "logging", next_ds, day0_engine_factory(exploration))
+    serve_day(root, args.out / "logging", next_ds, logging_factory)
     timings["serve_logging_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    serve_day(root, args.out / "learned", next_ds, learned_engine_factory(policy, lookups))
+    serve_day(root, args.out / "learned", next_ds, learned_factory)
     timings["serve_learned_s"] = time.perf_counter() - clock
 
     try:
@@ -157,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "ds": args.ds,
         "served_ds": next_ds,
         "policy_outcome": report.get("outcome"),
+        "engine": f"Searcher(bundle {report['bundle']})" if args.searcher else "day0 retrieval",
         "counters": history_info,
         "temperature": policy.temperature,
         "epsilon": policy.epsilon,

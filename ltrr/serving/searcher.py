@@ -72,6 +72,8 @@ class SearcherParams:
         cache_size: (strategy, query) results kept in the retrieval cache (0 disables it).
         exact_max_items: personalized and related search all item vectors exactly (one
             matrix-vector product) up to this many items, through Annoy above (None: always Annoy).
+        use_policy: choose plans with the bundle's policy when it has one; False serves the day-0
+            rule instead (a kill switch for a policy, and the baseline of policy comparisons).
     """
 
     exploration: float = 0.1
@@ -79,6 +81,7 @@ class SearcherParams:
     related_seeds: int = 3
     cache_size: int = CACHE_SIZE
     exact_max_items: int | None = 200_000
+    use_policy: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> SearcherParams:
@@ -109,6 +112,10 @@ class Searcher:
             than the bundle's: the popular strategy and the ranker's entity features read it,
             as the training rows of a search read the catalog of its own day. The lexical and
             semantic indexes stay the bundle's. Default: the bundle's catalog.
+        chooser: a base plan chooser to use instead of the bundle's policy (anything with
+            ``menu``, ``version`` and ``plan_probabilities(query, context, user_id)``, e.g. a
+            ``LearnedPlanChooser`` of a policy learned elsewhere, or a fixed plan for a
+            baseline); exploration is still mixed in.
 
     Raises:
         KeyError: the bundle has no retrieval artifact (nothing to search with).
@@ -121,6 +128,7 @@ class Searcher:
         *,
         serving_day: dt.date | None = None,
         catalog: pa.Table | None = None,
+        chooser: Any | None = None,
     ):
         import pyarrow.parquet as pq
 
@@ -151,7 +159,8 @@ class Searcher:
         if self.embeddings is not None:
             strategies |= {"personalized", "related"}
         self.strategies = frozenset(strategies)
-        self.policy = MenuExploration(self._base_chooser(), menu_for(self.strategies), self.params.exploration)
+        base = chooser if chooser is not None else self._base_chooser()
+        self.policy = MenuExploration(base, menu_for(self.strategies), self.params.exploration)
         self.versions = {
             "policy_version": self.policy.version,
             "ranker_version": bundle.version if self.ranker is not None else DAY0_VERSION,
@@ -228,7 +237,7 @@ class Searcher:
         )
 
     def _base_chooser(self) -> Any:
-        if not self.bundle.has("policy"):
+        if not self.bundle.has("policy") or not self.params.use_policy:
             return _Day0Chooser()
         import pandas as pd
 
@@ -425,7 +434,9 @@ class Searcher:
         )
 
 
-def searcher_factory(bundle: Bundle, params: SearcherParams | None = None) -> Callable[[pa.Table, dt.date], Searcher]:
+def searcher_factory(
+    bundle: Bundle, params: SearcherParams | None = None, chooser: Any | None = None
+) -> Callable[[pa.Table, dt.date], Searcher]:
     """An ``EngineFactory`` that serves every day with a ``Searcher`` of one bundle.
 
     The bundle of day D serves D + 1 in the closed loop. Each day's Searcher gets that day's
@@ -435,12 +446,13 @@ def searcher_factory(bundle: Bundle, params: SearcherParams | None = None) -> Ca
     Args:
         bundle: the verified bundle.
         params: the Searcher parameters.
+        chooser: a base plan chooser instead of the bundle's policy (see :class:`Searcher`).
 
     Returns:
         A callable ``(catalog_table, day) -> Searcher`` for ``ltrr.sim.simulate``.
     """
 
     def factory(catalog: pa.Table, day: dt.date) -> Searcher:
-        return Searcher(bundle, params, serving_day=day, catalog=catalog)
+        return Searcher(bundle, params, serving_day=day, catalog=catalog, chooser=chooser)
 
     return factory

@@ -223,3 +223,17 @@ def test_serving_leaves_the_verified_bundle_unchanged(served_world, searcher2) -
 
     searcher2.search("love", "u000001", {}, 10, np.random.default_rng(0))  # every index opened and used
     verify_bundle(served_world.bundle2.root)  # raises on any added, changed or missing file
+
+
+def test_the_policy_can_be_switched_off_or_replaced(served_world) -> None:
+    from ltrr.retrieval.plans import PLAN_MENU, EpsilonGreedyPolicy
+
+    off = Searcher(served_world.bundle2, SearcherParams(use_policy=False))
+    assert off.versions["policy_version"] == "day0" and off.policy.base.menu == DAY0_MENU
+    plan = next(p for p in PLAN_MENU if p.plan_id == "sem50_lex50")
+    fixed = EpsilonGreedyPolicy((plan,), lambda q, c: plan.plan_id, 0.0, version="static-sem50_lex50")
+    static = Searcher(served_world.bundle2, SearcherParams(exploration=0.0), chooser=fixed)
+    outcome = static.search("history podcast", "u000001", {}, 10, np.random.default_rng(0))
+    assert outcome.plan_id == "sem50_lex50" and outcome.propensity == 1.0
+    assert outcome.versions["policy_version"] == "static-sem50_lex50"
+    assert {c.strategy for c in outcome.candidates} == {"semantic", "lexical"}
