@@ -89,18 +89,6 @@ class SearcherParams:
         return cls(exploration=settings.serving_exploration, randomized_share=settings.serving_randomized_share)
 
 
-class _Day0Chooser:
-    """The day-0 rule as a deterministic chooser (exploration comes from ``MenuExploration``)."""
-
-    def __init__(self) -> None:
-        self._policy = EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
-        self.menu = self._policy.menu
-        self.version = DAY0_VERSION
-
-    def plan_probabilities(self, query: str, context: Mapping[str, str], user_id: str = "") -> np.ndarray:
-        return self._policy.probabilities(query, context)
-
-
 class Searcher:
     """Serve searches from a bundle (implements ``ltrr.serving.engine.SearchEngine``).
 
@@ -238,7 +226,8 @@ class Searcher:
 
     def _base_chooser(self) -> Any:
         if not self.bundle.has("policy") or not self.params.use_policy:
-            return _Day0Chooser()
+            # The day-0 rule, deterministic: exploration comes from MenuExploration.
+            return EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
         import pandas as pd
 
         from ltrr.bandit.context import ContextLookups
