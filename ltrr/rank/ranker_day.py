@@ -183,7 +183,8 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
     else:
         train_df = learning[0]
         for frame in learning[1:-1]:
-            train_df = train_df.unionByName(frame)
+            # Days built by an older release may lack newer id columns (e.g. full_union): null there.
+            train_df = train_df.unionByName(frame, allowMissingColumns=True)
         valid_df = learning[-1]
         split = {"train": days[:-1], "valid": days[-1]}
     train = _to_pandas(train_df)
