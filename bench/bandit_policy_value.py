@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         reward_model = fit_reward_model(train, policy.spec, policy.menu)
     timings = {"learn_s": time.perf_counter() - clock}
     world = json.loads((root / "sim" / "world.json").read_text())
-    exploration = float(world["parameters"]["exploration"])
+    # The day-0 engine's epsilon as the world recorded it (None once a custom engine served a day).
+    exploration = float(world["parameters"].get("exploration") or settings.sim_exploration)
     builder = SparkSession.builder.master(settings.spark_master).appName("bandit-policy-value")
     for key, value in session_conf(settings, local=True).items():  # the jobs' configuration
         builder = builder.config(key, value)
