@@ -447,6 +447,35 @@ class SemanticIndex:
     def __len__(self) -> int:
         return len(self.entity_ids)
 
+    def with_catalog(self, catalog: pa.Table | Iterable[Mapping[str, Any]]) -> SemanticIndex:
+        """This model over another catalog snapshot (e.g. today's, with entities added since the build).
+
+        Entities the index already has keep their vectors; new ones are folded in: their text
+        (:func:`entity_text`) goes through this index's vocabulary, idf and components like a
+        query (:meth:`encode`), so terms the model never saw are ignored. The model itself is
+        unchanged: a nightly rebuild refits it on the whole catalog.
+
+        Args:
+            catalog: the snapshot (Arrow table or rows, as :meth:`build` takes).
+
+        Returns:
+            A new index over the snapshot's entities, in its row order.
+        """
+        rows = _rows_from(catalog)
+        ids = [str(r["entity_id"]) for r in rows]
+        known = {e: i for i, e in enumerate(self.entity_ids)}
+        vectors = np.zeros((len(rows), self.dims), dtype=np.float32)
+        for j, (entity, row) in enumerate(zip(ids, rows, strict=True)):
+            i = known.get(entity)
+            if i is not None:
+                vectors[j] = self._vectors[i]
+            elif self.dims:
+                v = self.encode(entity_text(row, self._analyzer.stop_words))
+                if v is not None:
+                    vectors[j] = v
+        params = {**self._params, "n_entities": len(ids)}
+        return SemanticIndex(ids, self._vocabulary, self._idf, self._components, vectors, params)
+
     @property
     def vectors(self) -> np.ndarray:
         """The entity vectors (read-only float32, one unit or zero row per entity)."""

@@ -98,8 +98,9 @@ class Searcher:
         serving_day: the day served (age features); default the bundle's day + 1.
         catalog: the current catalog snapshot (``catalog`` schema), when serving has one fresher
             than the bundle's: the popular strategy and the ranker's entity features read it,
-            as the training rows of a search read the catalog of its own day. The lexical and
-            semantic indexes stay the bundle's. Default: the bundle's catalog.
+            as the training rows of a search read the catalog of its own day; when it holds
+            entities the bundle's indexes lack, the lexical index is rebuilt from it (in memory)
+            and those entities are folded into the semantic model. Default: the bundle's catalog.
         chooser: a base plan chooser to use instead of the bundle's policy (anything with
             ``menu``, ``version`` and ``plan_probabilities(query, context, user_id)``, e.g. a
             ``LearnedPlanChooser`` of a policy learned elsewhere, or a fixed plan for a
@@ -133,6 +134,11 @@ class Searcher:
         self.counters = pq.read_table(retrieval / "counters.parquet").to_pandas()
         self.lexical = LexicalIndex.open(retrieval / "lexical", private_copy=True)  # the bundle stays as verified
         self.semantic = SemanticIndex.open(retrieval / "semantic")
+        if catalog is not None and not set(catalog.column("entity_id").to_pylist()) <= set(self.lexical.entity_ids):
+            # Entities added since the bundle's day: index today's snapshot (what the day-0 engine
+            # does every day) and fold the new entities into the bundle's semantic model.
+            self.lexical = LexicalIndex.build(catalog)
+            self.semantic = self.semantic.with_catalog(catalog)
         self.popular = PopularIndex.build(self.catalog)
         self._row = {e: i for i, e in enumerate(self.popular.entity_ids)}
         self._pop_feature = np.log1p(1000.0 * np.clip(self.popular.popularity, 0.0, 1.0)) / np.log1p(1000.0)

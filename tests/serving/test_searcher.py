@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -237,3 +239,21 @@ def test_the_policy_can_be_switched_off_or_replaced(served_world) -> None:
     assert outcome.plan_id == "sem50_lex50" and outcome.propensity == 1.0
     assert outcome.versions["policy_version"] == "static-sem50_lex50"
     assert {c.strategy for c in outcome.candidates} == {"semantic", "lexical"}
+
+
+def test_entities_added_after_the_bundle_are_found_with_a_fresh_catalog(served_world, searcher1) -> None:
+    """Bundle 1 (day 1) serving day 2 with day 2's catalog finds day 2's new entities."""
+    root = served_world.settings.data_root
+    catalog = pq.read_table(partition_path(root, "clean", "catalog", DAY2.isoformat()))
+    fresh = Searcher(served_world.bundle1, catalog=catalog)
+    new = catalog.filter(pa.compute.equal(catalog.column("added_ds"), pa.scalar(DAY2, pa.date32())))
+    assert new.num_rows > 0 and not set(new.column("entity_id").to_pylist()) & set(searcher1.lexical.entity_ids)
+    rows = new.select(["entity_id", "title"]).to_pylist()
+    by_title = [r["entity_id"] in fresh.retrieve("lexical", r["title"], "", 10)[0] for r in rows]
+    stale = [r["entity_id"] in searcher1.retrieve("lexical", r["title"], "", 10)[0] for r in rows]
+    assert np.mean(by_title) >= 0.7 and not any(stale)
+    # Folded into the bundle's semantic model: a vector from the known vocabulary, old vectors kept.
+    row = {e: i for i, e in enumerate(fresh.semantic.entity_ids)}
+    assert np.mean([np.any(fresh.semantic.vectors[row[r["entity_id"]]] != 0) for r in rows]) > 0.9
+    old = searcher1.semantic.entity_ids[0]
+    np.testing.assert_array_equal(fresh.semantic.vectors[row[old]], searcher1.semantic.vectors[0])
