@@ -69,7 +69,6 @@ def lookups_from_artifacts(data_root: Path, ds: str, *, allow_missing: bool = Fa
         FileNotFoundError: when an input is absent and ``allow_missing`` is false (serving with
             silently empty counters would choose plans on features the policy never saw).
     """
-    from ltrr.text.normalize import normalize_query
     from ltrr.zones import artifact_dir, partition_path
 
     root = Path(data_root)
@@ -89,10 +88,28 @@ def lookups_from_artifacts(data_root: Path, ds: str, *, allow_missing: bool = Fa
         if memory_dir.is_dir()
         else pd.DataFrame(columns=["query_key", "score"])
     )
-    names: set[str] = set()
-    if catalog_dir.is_dir():
-        catalog = pq.read_table(catalog_dir, columns=["entity_type", "title", "artist"]).to_pandas()
-        names = entity_names(catalog, normalize_query)
+    catalog = (
+        pq.read_table(catalog_dir, columns=["entity_type", "title", "artist"]).to_pandas()
+        if catalog_dir.is_dir()
+        else None
+    )
+    return context_lookups(catalog, memory, history)
+
+
+def context_lookups(catalog: pd.DataFrame | None, memory: pd.DataFrame, history: pd.DataFrame) -> ContextLookups:
+    """The lookups of the policy's context features from the frames the nightly job reads.
+
+    Args:
+        catalog: ``entity_type, title, artist`` of the catalog of the day (None: no entity names).
+        memory: the memory table (``query_key, score`` at least).
+        history: the counters (``table, key1, key2, n1, n2``).
+
+    Returns:
+        The lookups.
+    """
+    from ltrr.text.normalize import normalize_query
+
+    names = entity_names(catalog, normalize_query) if catalog is not None else set()
     return ContextLookups.from_frames(pd.Series(sorted(names)), memory, history)
 
 

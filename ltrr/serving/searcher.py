@@ -144,6 +144,7 @@ class Searcher:
         self._pop_feature = np.log1p(1000.0 * np.clip(self.popular.popularity, 0.0, 1.0)) / np.log1p(1000.0)
 
         self.memory = self._load_memory()
+        self._memory_rows = self._memory_table()  # read once: the ranker's and the policy's lookups share it
         self.embeddings = self._load_embeddings()
         self.ranker = self._load_ranker()
         self.ranker_lookups = self._ranker_lookups()
@@ -222,7 +223,7 @@ class Searcher:
             users, user_factors, items, item_factors = emb.user_ids, emb.user_factors, emb.entity_ids, emb.item_factors
         return RankerLookups.from_frames(
             catalog=self.catalog,
-            memory=self._memory_table(),
+            memory=self._memory_rows,
             history=self.counters,
             user_ids=users,
             user_factors=user_factors,
@@ -234,15 +235,12 @@ class Searcher:
         if not self.bundle.has("policy") or not self.params.use_policy:
             # The day-0 rule, deterministic: exploration comes from MenuExploration.
             return EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
-        import pandas as pd
 
-        from ltrr.bandit.context import ContextLookups
-        from ltrr.serving.plan_choice import LearnedPlanChooser, entity_names
-        from ltrr.text.normalize import normalize_query
+        from ltrr.serving.plan_choice import LearnedPlanChooser, context_lookups
 
+        # The bandit rows read the entity names of the day before: the bundle's catalog.
         catalog = self.bundle_catalog.select(["entity_type", "title", "artist"]).to_pandas()
-        names = entity_names(catalog, normalize_query)  # the bandit rows read the catalog of the day before
-        lookups = ContextLookups.from_frames(pd.Series(sorted(names)), self._memory_table(), self.counters)
+        lookups = context_lookups(catalog, self._memory_rows, self.counters)
         return LearnedPlanChooser(self.bundle.plan_policy(), lookups)
 
     # --- strategies -------------------------------------------------------------------------
