@@ -65,6 +65,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="print the effective settings")
 
+    exp = sub.add_parser(
+        "experiment",
+        help="closed-loop experiment: LTR&R served day after day against static plans, uniform and an oracle "
+        "(docs/results.md)",
+    )
+    exp.add_argument("--days", type=int, default=7, help="days in all, day 0 included (default 7)")
+    exp.add_argument("--scale", choices=["small", "medium", "large"], help="world size (default LTRR_SIM_SCALE)")
+    exp.add_argument("--seed", type=int, help="world seed (default LTRR_SEED)")
+    exp.add_argument("--start", type=_date, help="day 0, YYYY-MM-DD (default LTRR_SIM_START)")
+    exp.add_argument("--out", type=Path, help="output folder (default experiments/<scale>-seed<K>-<N>d); resumable")
+    exp.add_argument(
+        "--max-ranked",
+        type=int,
+        default=3000,
+        help="searches per day ranked under every plan for NDCG and engagement (0: all; default 3000)",
+    )
+    exp.add_argument(
+        "--no-input-gx", action="store_true", help="skip the input-validation GX suites (quarantine rules still run)"
+    )
+
     faults = sub.add_parser("inject-faults", help="add known bad rows to a day's raw logs (to see quarantine work)")
     faults.add_argument("--ds", type=_date, required=True, help="day to corrupt")
     faults.add_argument("--share", type=_share, default=0.01, help="share of rows to corrupt per table")
@@ -201,6 +221,69 @@ def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment(settings: Settings, args: argparse.Namespace) -> int:
+    """Run (or resume) the closed-loop experiment (``ltrr experiment``).
+
+    Like a job entry point, this wrapper owns the Spark session every nightly step shares.
+    """
+    import os
+
+    from ltrr.experiment.run import Experiment, ExperimentParams
+    from ltrr.spark_conf import session_conf
+
+    scale = args.scale or settings.sim_scale
+    seed = settings.seed if args.seed is None else args.seed
+    params = ExperimentParams(
+        days=args.days,
+        scale=scale,
+        seed=seed,
+        start=args.start or settings.sim_start,
+        max_ranked=args.max_ranked or None,
+        run_gx=not args.no_input_gx,
+        day0_exploration=settings.sim_exploration,
+        randomized_share=settings.sim_randomized_share,
+    )
+    out = args.out or Path("experiments") / f"{scale}-seed{seed}-{args.days}d"
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(settings.spark_master).appName("ltrr-experiment")
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        results = Experiment(spark, settings, params, out, log=lambda line: print(line, flush=True)).run()
+    except ValueError as exc:
+        print(f"ltrr experiment: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    print(format_experiment_summary(results))
+    print(f"report: {(out / 'report.html').resolve()}")
+    return 0
+
+
+def format_experiment_summary(results: dict) -> str:
+    """A few lines on the experiment's last served day."""
+    s = results.get("summary")
+    if not s:
+        return "no served day yet"
+    gap = "n/a" if s["gap_closed"] is None else f"{s['gap_closed']:.0%}"
+    return "\n".join(
+        [
+            f"last served day {s['ds']}: candidate hit rate of the intended entity",
+            f"  LTR&R       {s['ltrr_hit_rate']:.1%} ({s['ltrr_mean_candidates']:.1f} candidates)",
+            f"  best static {s['best_static_hit_rate']:.1%} ({s['best_static_arm']}, "
+            f"{s['best_static_mean_candidates']:.1f} candidates)",
+            f"  uniform     {s['uniform_hit_rate']:.1%}",
+            f"  oracle      {s['oracle_hit_rate']:.1%} ({s['oracle_mean_candidates']:.1f} candidates)",
+            f"  lift {s['lift_points']:+.1f} points, gap to the oracle closed {gap}; goal "
+            f"({s['goal']}) {'met' if s['goal_met'] else 'not met'}",
+        ]
+    )
+
+
 def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     """Print the effective settings as ``LTRR_*`` variables."""
     for key, value in sorted(settings.to_env().items()):
@@ -239,6 +322,7 @@ COMMANDS = {
     "run": cmd_run,
     "summary": cmd_summary,
     "config": cmd_config,
+    "experiment": cmd_experiment,
     "inject-faults": cmd_inject_faults,
     "bundle": cmd_bundle,
 }

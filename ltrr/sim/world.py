@@ -51,6 +51,7 @@ from ltrr.sim.queries import (
     INTENT_SHARES,
     QUERY_CLASSES,
     TORSO_SHARE,
+    Intents,
     QueryModel,
 )
 from ltrr.sim.relevance import relevance
@@ -301,12 +302,16 @@ def _contexts(ctx: _DayContext, traffic: Traffic) -> list[dict[str, str]]:
     ]
 
 
-def _simulate_chunk(ctx: _DayContext, chunk: int, size: int) -> tuple[pa.Table, pa.Table, pa.Table, set]:
-    """Generate, serve and score one chunk of searches; returns its three tables and versions."""
-    day_ord = ctx.day.toordinal()
-    rng_traffic = make_rng(ctx.seed, STREAM_TRAFFIC, day_ord, chunk)
-    rng_engine = make_rng(ctx.seed, STREAM_ENGINE, day_ord, chunk)
-    rng_behaviour = make_rng(ctx.seed, STREAM_BEHAVIOUR, day_ord, chunk)
+def request_context(req: Requests, i: int) -> dict[str, str]:
+    """What the engine sees of search ``i``: the logged context plus locale and device."""
+    return {**req.contexts[i], "locale": req.locales[i], "device": req.devices[i]}
+
+
+def _chunk_requests(
+    ctx: _DayContext, chunk: int, size: int, rng_traffic: np.random.Generator
+) -> tuple[Traffic, Intents, Requests]:
+    """The chunk's traffic, intents and requests: drawn from the traffic stream alone, so every
+    engine of the same world and day receives exactly the same requests."""
     users = ctx.users
     traffic = sample_traffic(size, ctx.day, users, rng_traffic)
     intents = ctx.qm.sample(traffic.user, rng_traffic)
@@ -321,13 +326,23 @@ def _simulate_chunk(ctx: _DayContext, chunk: int, size: int) -> tuple[pa.Table, 
         ts_us=ctx.day_us + traffic.ts_us,
         queries=intents.surface,
     )
+    return traffic, intents, req
+
+
+def _simulate_chunk(ctx: _DayContext, chunk: int, size: int) -> tuple[pa.Table, pa.Table, pa.Table, set]:
+    """Generate, serve and score one chunk of searches; returns its three tables and versions."""
+    day_ord = ctx.day.toordinal()
+    rng_traffic = make_rng(ctx.seed, STREAM_TRAFFIC, day_ord, chunk)
+    rng_engine = make_rng(ctx.seed, STREAM_ENGINE, day_ord, chunk)
+    rng_behaviour = make_rng(ctx.seed, STREAM_BEHAVIOUR, day_ord, chunk)
+    users = ctx.users
+    traffic, intents, req = _chunk_requests(ctx, chunk, size, rng_traffic)
+    n = len(traffic)
 
     served = ServedLog()
     engine = ctx.engine
     for i in range(n):
-        # The engine also sees locale and device; the logged context keeps the documented keys.
-        request_context = {**req.contexts[i], "locale": req.locales[i], "device": req.devices[i]}
-        served.add(engine.search(req.queries[i], req.user_ids[i], request_context, SHOWN_K, rng_engine))
+        served.add(engine.search(req.queries[i], req.user_ids[i], request_context(req, i), SHOWN_K, rng_engine))
 
     # Truth: relevance of every distinct candidate of each search. Ids the world does not know
     # (an engine bug) get codes past the catalog and relevance 0.

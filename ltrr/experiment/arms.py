@@ -1,0 +1,157 @@
+"""The policies an experiment compares ("arms"), as a plan choice per search, and their metrics.
+
+Arms, all on the same replayed requests and the same bundle (only the plan choice differs):
+
+- ``ltrr``: the plan the served day actually used (the bundle's learned policy, or the day-0
+  rule before one is published, plus serving exploration), read from the day's logs;
+- ``uniform``: a plan drawn uniformly from the serving menu for each search;
+- ``static:<plan>``: the same plan for every search, for each plan of the menu and each
+  single-strategy baseline;
+- ``oracle``: per search, the cheapest evaluated plan (fewest distinct candidates) whose
+  candidates hold the intended entity; when none does, the cheapest plan. Its hit rate is the
+  upper bound of every other arm's, search by search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ltrr.experiment.plan_outcomes import PlanOutcomes
+from ltrr.sim.scales import make_rng
+
+LTRR = "ltrr"
+UNIFORM = "uniform"
+ORACLE = "oracle"
+STATIC = "static:"
+STREAM_UNIFORM_ARM = 12
+QUERY_KINDS = ("direct", "broad", "topic", "ambiguous")
+QUERY_CLASSES = ("head", "torso", "tail")
+Z95 = 1.959963984540054
+
+
+def oracle_choice(hit: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per search, the cheapest plan that hits (first in plan order on ties), else the cheapest plan.
+
+    Args:
+        hit: ``(n, P)`` bool.
+        candidates: ``(n, P)`` distinct candidates per plan.
+
+    Returns:
+        ``(n,)`` plan columns.
+    """
+    cost = candidates.astype(np.float64)
+    masked = np.where(hit, cost, np.inf)
+    any_hit = hit.any(axis=1)
+    return np.where(any_hit, np.argmin(masked, axis=1), np.argmin(cost, axis=1)).astype(np.int64)
+
+
+def arm_choices(
+    outcomes: PlanOutcomes, logged_plan_ids: Sequence[str] | None, *, seed: int, day_ordinal: int
+) -> dict[str, np.ndarray]:
+    """The plan column each arm picks for each search.
+
+    Args:
+        outcomes: the day's plan outcomes.
+        logged_plan_ids: the served plan of each search (aligned with ``outcomes.search_ids``),
+            or None when the day was not served by a bundle.
+        seed: the experiment seed (the uniform arm's draws).
+        day_ordinal: the day (``date.toordinal()``), for the uniform arm's stream.
+
+    Returns:
+        Arm name -> ``(n,)`` plan columns, in display order: ltrr, uniform, oracle, statics.
+    """
+    n = len(outcomes)
+    choices: dict[str, np.ndarray] = {}
+    if logged_plan_ids is not None:
+        choices[LTRR] = outcomes.plan_index(logged_plan_ids)
+    rng = make_rng(seed, STREAM_UNIFORM_ARM, day_ordinal, 0)
+    choices[UNIFORM] = rng.integers(0, outcomes.menu_size, size=n).astype(np.int64)
+    choices[ORACLE] = oracle_choice(outcomes.hit, outcomes.candidates)
+    for p, plan_id in enumerate(outcomes.plan_ids):
+        choices[STATIC + plan_id] = np.full(n, p, dtype=np.int64)
+    return choices
+
+
+def _rate_ci(values: np.ndarray) -> list[float | None]:
+    """Normal-approximation 95% interval of a mean of 0/1 values (clipped to [0, 1])."""
+    n = len(values)
+    if n == 0:
+        return [None, None]
+    p = float(values.mean())
+    half = Z95 * np.sqrt(max(p * (1 - p), 0.0) / n)
+    return [max(0.0, p - half), min(1.0, p + half)]
+
+
+def _nanmean(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else None
+
+
+def arm_metrics(outcomes: PlanOutcomes, choice: np.ndarray, rows: np.ndarray) -> dict:
+    """Metrics of one arm on a subset of searches.
+
+    Args:
+        outcomes: the day's plan outcomes.
+        choice: ``(n,)`` the arm's plan column per search.
+        rows: the searches (boolean mask or indices) to aggregate.
+
+    Returns:
+        ``{"searches", "hit_rate", "hit_ci", "mean_candidates", "engagement_rate", "ndcg10",
+        "ranked_searches"}`` (None where there is nothing to measure).
+    """
+    idx = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, np.int64)
+    c = choice[idx]
+    hit = outcomes.hit[idx, c].astype(np.float64)
+    ranked = outcomes.ranked[idx]
+    engaged = outcomes.engaged[idx, c][ranked]
+    ndcg = outcomes.ndcg10[idx, c][ranked]
+    return {
+        "searches": len(idx),
+        "hit_rate": float(hit.mean()) if len(idx) else None,
+        "hit_ci": _rate_ci(hit),
+        "mean_candidates": float(outcomes.candidates[idx, c].mean()) if len(idx) else None,
+        "engagement_rate": _nanmean(engaged),
+        "ndcg10": _nanmean(ndcg),
+        "ranked_searches": int(ranked.sum()),
+    }
+
+
+def grouped_metrics(outcomes: PlanOutcomes, choice: np.ndarray) -> dict:
+    """An arm's metrics overall, by query kind (intent type) and by query class (head/torso/tail)."""
+    everything = np.ones(len(outcomes), dtype=bool)
+    return {
+        "overall": arm_metrics(outcomes, choice, everything),
+        "by_query_kind": {k: arm_metrics(outcomes, choice, outcomes.intent_type == k) for k in QUERY_KINDS},
+        "by_query_class": {k: arm_metrics(outcomes, choice, outcomes.query_class == k) for k in QUERY_CLASSES},
+    }
+
+
+def strategy_hit_rates(outcomes: PlanOutcomes) -> dict:
+    """Hit rate of each strategy alone (budget 100), overall and by query kind."""
+
+    def rates(mask: np.ndarray) -> dict[str, float | None]:
+        if not mask.any():
+            return {s: None for s in outcomes.strategies}
+        sub = outcomes.strategy_hit[mask]
+        return {s: float(sub[:, j].mean()) for j, s in enumerate(outcomes.strategies)}
+
+    return {
+        "overall": rates(np.ones(len(outcomes), dtype=bool)),
+        "by_query_kind": {k: rates(outcomes.intent_type == k) for k in QUERY_KINDS},
+    }
+
+
+def day_arms(outcomes: PlanOutcomes, choices: Mapping[str, np.ndarray]) -> dict[str, dict]:
+    """Every arm's grouped metrics for the day."""
+    return {arm: grouped_metrics(outcomes, choice) for arm, choice in choices.items()}
+
+
+def best_static(arms: Mapping[str, dict]) -> str | None:
+    """The static arm with the highest overall hit rate (first on ties)."""
+    statics = [(a, m["overall"]["hit_rate"]) for a, m in arms.items() if a.startswith(STATIC)]
+    statics = [(a, h) for a, h in statics if h is not None]
+    if not statics:
+        return None
+    return max(statics, key=lambda item: item[1])[0]

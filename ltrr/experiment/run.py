@@ -1,0 +1,415 @@
+"""The closed-loop experiment: LTR&R served day after day, against static plans, uniform and an oracle.
+
+``ltrr experiment --days N --scale S --seed K --out DIR`` (docs/results.md):
+
+1. **Day 0** is simulated with the exploring day-0 logging policy (lexical + popular), and the
+   nightly pipeline runs on it (``ltrr.orchestration.inprocess``: the DAG's steps and gates)
+   and publishes bundle 0.
+2. **Each following day D** is served by ``Searcher`` with the champion bundle the pipeline
+   published the night before; the world records what customers did. Then every evaluated plan
+   is replayed on the same requests with the same bundle (``ltrr.experiment.plan_outcomes``),
+   which gives the baselines on the same query stream: each static plan, the uniform-random plan
+   policy and the oracle (``ltrr.experiment.arms``), beside the plan LTR&R actually served.
+   The served policy's value is estimated off-policy on the logs of D − 1
+   (``ltrr.experiment.served_value``) and, once D's nightly has run, shown beside its realised
+   value. Then the nightly pipeline runs on D and publishes the bundle that serves D + 1.
+3. The results (``results.json``) and a self-contained HTML report (``report.html``) are
+   rewritten after every day; the report of day D also goes into the bundle of D
+   (``report/report.html``).
+
+Output folder: ``data/`` (the world and every zone), ``state/`` (MLflow), ``bundles/``,
+``results.json``, ``report.html``. A run is resumable: started again with the same arguments
+on the same folder, it continues after the last finished day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ltrr.config import Settings
+from ltrr.experiment import arms as A
+
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.html"
+GOAL_POINTS = 10.0
+GOAL_GAP_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class ExperimentParams:
+    """What an experiment runs.
+
+    Attributes:
+        days: days in all, day 0 included (>= 2: day 0 plus at least one served day).
+        scale: world scale (``small``, ``medium``, ``large``).
+        seed: world seed.
+        start: day 0.
+        max_ranked: searches per day whose plans are ranked for NDCG and engagement (None: all).
+        run_gx: run the input-validation GX suites every night (the artifact suites always run).
+        day0_exploration: epsilon of the day-0 logging policy.
+        randomized_share: share of day-0 searches shown in random order.
+    """
+
+    days: int
+    scale: str
+    seed: int
+    start: dt.date
+    max_ranked: int | None = 3000
+    run_gx: bool = True
+    day0_exploration: float = 0.2
+    randomized_share: float = 0.05
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (``results.json``)."""
+        out = asdict(self)
+        out["start"] = self.start.isoformat()
+        return out
+
+
+def experiment_settings(base: Settings, out: Path) -> Settings:
+    """The run settings of an experiment: ``base`` with its data, state and bundles under ``out``."""
+    out = out.resolve()
+    return base.model_copy(
+        update={"data_root": out / "data", "state_dir": out / "state", "bundle_store": str(out / "bundles")}
+    )
+
+
+def command_line(params: ExperimentParams, out: Path) -> str:
+    """The ``ltrr experiment`` command that runs these parameters."""
+    parts = [
+        "ltrr experiment",
+        f"--days {params.days}",
+        f"--scale {params.scale}",
+        f"--seed {params.seed}",
+        f"--start {params.start.isoformat()}",
+        f"--out {out}",
+    ]
+    if params.max_ranked != 3000:
+        parts.append(f"--max-ranked {params.max_ranked if params.max_ranked is not None else 0}")
+    if not params.run_gx:
+        parts.append("--no-input-gx")
+    return " ".join(parts)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+class Experiment:
+    """One experiment's state: its settings, parameters, results so far (see the module docstring).
+
+    Args:
+        spark: the Spark session every nightly step shares.
+        base_settings: settings to start from (pipeline parameters); data, state and bundles are
+            moved under ``out``.
+        params: the experiment's parameters.
+        out: the output folder.
+        log: receives progress lines.
+    """
+
+    def __init__(
+        self,
+        spark: Any,
+        base_settings: Settings,
+        params: ExperimentParams,
+        out: Path,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        if params.days < 2:
+            raise ValueError(f"an experiment needs day 0 and at least one served day: days >= 2, got {params.days}")
+        self.spark = spark
+        self.out = out.resolve()
+        self.settings = experiment_settings(base_settings, self.out)
+        self.params = params
+        self.log = log
+        self.results = self._load_or_start()
+
+    # --- state ---------------------------------------------------------------------------------
+    def _load_or_start(self) -> dict:
+        path = self.out / RESULTS_FILE
+        fresh = {
+            "experiment": {
+                **self.params.to_dict(),
+                "command": command_line(self.params, self.out),
+                "finished": False,
+            },
+            "arms": [],
+            "days": [],
+            "summary": None,
+        }
+        if not path.is_file():
+            return fresh
+        existing = json.loads(path.read_text())
+        same = {k: v for k, v in existing.get("experiment", {}).items() if k not in ("command", "finished", "days")}
+        mine = {k: v for k, v in fresh["experiment"].items() if k not in ("command", "finished", "days")}
+        if same != mine:
+            raise ValueError(
+                f"{path} belongs to an experiment with other parameters ({same}); use another --out folder"
+            )
+        existing["experiment"].update({"days": self.params.days, "command": fresh["experiment"]["command"]})
+        return existing
+
+    def _save(self) -> None:
+        from ltrr.experiment.report import render_report
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        _write_json(self.out / RESULTS_FILE, self.results)
+        render_report(self.results, self.out / REPORT_FILE)
+
+    def day_list(self) -> list[str]:
+        """Every day of the experiment, ``YYYY-MM-DD``."""
+        return [(self.params.start + dt.timedelta(days=i)).isoformat() for i in range(self.params.days)]
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Run (or resume) the experiment; returns the results."""
+        done = {d["ds"] for d in self.results["days"] if d.get("complete")}
+        self.results["days"] = [d for d in self.results["days"] if d.get("complete")]
+        for index, ds in enumerate(self.day_list()):
+            if ds in done:
+                continue
+            clock = time.perf_counter()
+            entry = self._serve_day(index, ds)
+            self.results["days"].append(entry)
+            self._nightly(entry)
+            entry["complete"] = True
+            entry["seconds"] = round(time.perf_counter() - clock, 1)
+            self.results["summary"] = summarize(self.results)
+            self._save()
+            self.log(f"{ds}: done in {entry['seconds']:.0f} s ({entry['served_by']})")
+        self.results["experiment"]["finished"] = True
+        self._save()
+        return self.results
+
+    def _serve_day(self, index: int, ds: str) -> dict:
+        from ltrr.sim import simulate
+
+        root = self.settings.data_root
+        day = dt.date.fromisoformat(ds)
+        entry: dict[str, Any] = {
+            "ds": ds,
+            "index": index,
+            "served_by": "day-0 engine",
+            "policy_outcome": None,
+            "arms": {},
+            "strategy_hit_rate": None,
+            "ope": None,
+            "ranker": None,
+            "memory": None,
+            "data_docs": [],
+        }
+        bundle = self._champion() if index > 0 else None
+        common = {"out": root, "start": day, "days": 1, "scale": self.params.scale, "seed": self.params.seed}
+        if bundle is None:
+            if index > 0:
+                entry["served_by"] = "day-0 engine (no champion bundle yet)"
+            self.log(f"{ds}: serving with the day-0 engine")
+            simulate(**common, exploration=self.params.day0_exploration, randomized_share=self.params.randomized_share)
+            return entry
+        from ltrr.serving.searcher import SearcherParams, searcher_factory
+
+        policy = bundle.read_json("policy/report.json").get("outcome") if bundle.has("policy") else None
+        entry["served_by"] = f"bundle {bundle.version} (policy: {policy or 'none, day-0 rule'})"
+        entry["policy_outcome"] = policy
+        self.log(f"{ds}: serving with Searcher({entry['served_by']})")
+        searcher_params = SearcherParams.from_settings(self.settings)
+        simulate(**common, engine_factory=searcher_factory(bundle, searcher_params))
+        self._evaluate(entry, bundle, searcher_params, day)
+        return entry
+
+    def _champion(self) -> Any:
+        from ltrr.bundle.store import BundleStore
+        from ltrr.serving import load_bundle
+
+        store = BundleStore(self.settings.bundle_store)
+        if store.read_state().champion is None:
+            return None
+        return load_bundle(self.settings.bundle_store, alias="champion")
+
+    def _evaluate(self, entry: dict, bundle: Any, searcher_params: Any, day: dt.date) -> None:
+        import pyarrow.parquet as pq
+
+        from ltrr.experiment.plan_outcomes import evaluated_plans, plan_outcomes
+        from ltrr.experiment.served_value import served_policy_estimates
+        from ltrr.retrieval.plans import menu_for
+        from ltrr.serving.searcher import Searcher
+        from ltrr.sim.replay import WorldDay
+        from ltrr.zones import partition_path
+
+        root = self.settings.data_root
+        clock = time.perf_counter()
+        world = WorldDay(root, day)
+        searcher = Searcher(bundle, searcher_params, serving_day=day, catalog=world.catalog)
+        runnable = menu_for(searcher.strategies)
+        plans = evaluated_plans(runnable, sorted(searcher.strategies))
+        outcomes = plan_outcomes(
+            searcher, world, plans, menu_size=len(runnable), max_ranked=self.params.max_ranked, seed=self.params.seed
+        )
+        logged = pq.read_table(partition_path(root, "raw", "searches", entry["ds"]), columns=["search_id", "plan_id"])
+        plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
+        missing = [s for s in outcomes.search_ids if s not in plan_of]
+        if missing:
+            raise RuntimeError(
+                f"{len(missing)} replayed searches of {entry['ds']} are not in its logs (e.g. {missing[0]})"
+            )
+        choices = A.arm_choices(
+            outcomes, [plan_of[s] for s in outcomes.search_ids], seed=self.params.seed, day_ordinal=day.toordinal()
+        )
+        entry["arms"] = A.day_arms(outcomes, choices)
+        entry["strategy_hit_rate"] = A.strategy_hit_rates(outcomes)
+        entry["plans"] = list(outcomes.plan_ids)
+        entry["menu_size"] = outcomes.menu_size
+        entry["evaluation_seconds"] = round(time.perf_counter() - clock, 1)
+        for arm in choices:
+            if arm not in self.results["arms"]:
+                self.results["arms"].append(arm)
+        previous = (day - dt.timedelta(days=1)).isoformat()
+        estimate = served_policy_estimates(root, searcher.policy, previous)
+        if estimate is not None:
+            entry["ope"] = {"realised": None, **estimate}
+        self.log(
+            f"{entry['ds']}: evaluated {len(plans)} plans on {len(outcomes)} searches "
+            f"({int(outcomes.ranked.sum())} ranked) in {entry['evaluation_seconds']:.0f} s"
+        )
+
+    def _nightly(self, entry: dict) -> None:
+        from ltrr.orchestration.inprocess import NightlyFailed, run_nightly_inprocess
+
+        ds = entry["ds"]
+
+        def before_publish() -> None:
+            self._fill_from_artifacts(entry)
+            self.results["summary"] = summarize(self.results)
+            self._write_day_report(ds)
+
+        try:
+            result = run_nightly_inprocess(
+                self.spark, self.settings, ds, run_gx=self.params.run_gx, log=self.log, before_publish=before_publish
+            )
+            entry["nightly"] = result.to_dict()
+        except NightlyFailed as exc:
+            # As in the DAG: no bundle for this day, the champion keeps serving tomorrow.
+            entry["nightly"] = {**(exc.result.to_dict() if exc.result else {"ds": ds}), "failed": exc.task}
+            entry["nightly"]["reason"] = exc.reason
+            self.log(f"{ds}: nightly stopped at {exc.task}, nothing published: {exc.reason}")
+
+    def _fill_from_artifacts(self, entry: dict) -> None:
+        from ltrr.experiment.served_value import realised_value
+
+        root = self.settings.data_root
+        ds = entry["ds"]
+        if entry.get("ope") is not None:
+            entry["ope"]["realised"] = realised_value(root, ds)
+        entry["ranker"] = ranker_figures(root, ds)
+        entry["memory"] = memory_figures(root, ds)
+        entry["data_docs"] = data_docs(root, ds, self.out)
+
+    def _write_day_report(self, ds: str) -> None:
+        """The report so far, as the day's ``report`` artifact (it goes into the day's bundle)."""
+        from ltrr.experiment.report import render_report
+        from ltrr.zones import artifact_dir
+
+        folder = artifact_dir(self.settings.data_root, ds, "report")
+        folder.mkdir(parents=True, exist_ok=True)
+        # Links relative to the report's own folder: they resolve in the data root, and the
+        # bundle's bytes do not depend on where the experiment's folder is.
+        render_report(_relinked(self.results, self.out, folder), folder / REPORT_FILE)
+        _write_json(folder / "summary.json", self.results.get("summary") or {})
+
+
+def _relinked(results: dict, out: Path, folder: Path) -> dict:
+    """A copy of the results whose Data Docs links (relative to ``out``) are relative to ``folder``."""
+    copy = json.loads(json.dumps(results, default=float))
+    for day in copy["days"]:
+        for doc in day.get("data_docs") or []:
+            doc["href"] = Path(os.path.relpath(out / doc["href"], folder)).as_posix()
+    return copy
+
+
+def ranker_figures(root: Path, ds: str) -> dict | None:
+    """NDCG@10 against true relevance of the day's ranker (debiased ``model``, ``naive``, baselines)."""
+    from ltrr.zones import artifact_dir
+
+    path = artifact_dir(root, ds, "ranker") / "report.json"
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    truth = (report.get("ndcg@10") or {}).get("truth")
+    if not truth:
+        return None
+    return {"truth_ndcg10": truth, "gate_passed": bool((report.get("gate") or {}).get("passed"))}
+
+
+def memory_figures(root: Path, ds: str) -> dict | None:
+    """Coverage and intended-entity recall of the previous day's memory table on this day's searches."""
+    from ltrr.zones import artifact_dir
+
+    path = artifact_dir(root, ds, "q2e") / "report.json"
+    if not path.is_file():
+        return None
+    prev = json.loads(path.read_text()).get("previous_table_on_this_day")
+    if not prev:
+        return None
+    recall = prev.get("recall") or {}
+    return {
+        "coverage": (prev.get("coverage") or {}).get("rate"),
+        "recall_overall": (recall.get("overall") or {}).get("rate"),
+        "recall_by_query_class": {k: v.get("rate") for k, v in (recall.get("by_query_class") or {}).items()},
+    }
+
+
+def data_docs(root: Path, ds: str, out: Path) -> list[dict]:
+    """Links (relative to ``out``) to the day's Great Expectations Data Docs pages."""
+    from ltrr.zones import validation_dir
+
+    docs = []
+    for page in sorted((validation_dir(root, ds) / "gx").glob("*.html")):
+        docs.append({"label": f"{page.stem} (input validation)", "href": os.path.relpath(page, out)})
+    for page in sorted((root / "artifacts").glob(f"*/ds={ds}/*.html")):
+        kind = page.parent.parent.name
+        if kind == "report":
+            continue
+        docs.append({"label": f"{kind} ({page.stem})", "href": os.path.relpath(page, out)})
+    return docs
+
+
+def summarize(results: dict) -> dict | None:
+    """The headline figures of the last day that has LTR&R and its baselines (or None)."""
+    served = [d for d in results["days"] if A.LTRR in (d.get("arms") or {})]
+    if not served:
+        return None
+    day = served[-1]
+    arms = day["arms"]
+    best = A.best_static(arms)
+    ltrr, oracle, uniform = (arms[a]["overall"] for a in (A.LTRR, A.ORACLE, A.UNIFORM))
+    best_m = arms[best]["overall"] if best else None
+    lift = (ltrr["hit_rate"] - best_m["hit_rate"]) * 100 if best_m else None
+    gap = oracle["hit_rate"] - best_m["hit_rate"] if best_m else None
+    gap_closed = (ltrr["hit_rate"] - best_m["hit_rate"]) / gap if gap and gap > 0 else None
+    return {
+        "ds": day["ds"],
+        "ltrr_hit_rate": ltrr["hit_rate"],
+        "ltrr_mean_candidates": ltrr["mean_candidates"],
+        "best_static_arm": best,
+        "best_static_hit_rate": best_m["hit_rate"] if best_m else None,
+        "best_static_mean_candidates": best_m["mean_candidates"] if best_m else None,
+        "uniform_hit_rate": uniform["hit_rate"],
+        "oracle_hit_rate": oracle["hit_rate"],
+        "oracle_mean_candidates": oracle["mean_candidates"],
+        "lift_points": lift,
+        "gap_closed": gap_closed,
+        "goal": f"+{GOAL_POINTS:.0f} points over the best static plan and {GOAL_GAP_SHARE:.0%} of the gap to "
+        "the oracle closed",
+        "goal_met": bool(
+            lift is not None and gap_closed is not None and lift >= GOAL_POINTS and gap_closed >= GOAL_GAP_SHARE
+        ),
+    }

@@ -1,0 +1,128 @@
+"""A short closed-loop experiment (small world, 3 days) end to end, on the test run's Spark session.
+
+Day 0 is served by the day-0 engine, days 1 and 2 by ``Searcher`` with the champion bundle the
+in-process nightly pipeline published the night before. Checks: every arm is measured; the
+oracle is never below any other arm (overall and per query kind and class); the LTR&R arm's hit
+rate equals the one computed independently from the served day's own logs and truth; the
+report has every section; the day's report travels in its bundle; a re-run resumes instead of
+redoing days; other parameters on the same folder are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from ltrr.config import load_settings
+from ltrr.experiment.arms import LTRR, ORACLE, UNIFORM
+from ltrr.experiment.report import REPORT_SECTIONS
+from ltrr.experiment.run import Experiment, ExperimentParams
+
+START = dt.date(2026, 1, 5)
+DAYS = [(START + dt.timedelta(days=i)).isoformat() for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def experiment(spark, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, object, ExperimentParams]:
+    out = tmp_path_factory.mktemp("experiment")
+    base = load_settings(spark_master="local[2]", spark_shuffle_partitions=2, semantic_dims=32, rank_bootstrap=200)
+    params = ExperimentParams(days=3, scale="small", seed=11, start=START, max_ranked=200, run_gx=False)
+    lines: list[str] = []
+    results = Experiment(spark, base, params, out, log=lines.append).run()
+    return results, out, base, params
+
+
+def _logged_hit_rate(root: Path, ds: str) -> float:
+    """Share of the day's searches whose logged candidates hold the intended entity (from the logs alone)."""
+    searches = pq.read_table(root / "raw" / "searches" / f"ds={ds}", columns=["search_id", "candidates"]).to_pylist()
+    truth = pq.read_table(root / "sim" / "truth" / f"ds={ds}", columns=["search_id", "intended_entity_id"])
+    wanted = dict(
+        zip(truth.column("search_id").to_pylist(), truth.column("intended_entity_id").to_pylist(), strict=True)
+    )
+    hits = [wanted[s["search_id"]] in {c["entity_id"] for c in s["candidates"]} for s in searches]
+    return sum(hits) / len(hits)
+
+
+def test_every_day_is_served_measured_and_published(experiment) -> None:
+    results, out, _, _ = experiment
+    assert [d["ds"] for d in results["days"]] == DAYS
+    assert all(d["complete"] for d in results["days"])
+    assert results["days"][0]["served_by"] == "day-0 engine" and results["days"][0]["arms"] == {}
+    assert results["experiment"]["finished"] is True
+    for day in results["days"][1:]:
+        assert day["served_by"].startswith("bundle ")
+        arms = day["arms"]
+        assert {LTRR, UNIFORM, ORACLE} <= set(arms)
+        statics = [a for a in arms if a.startswith("static:")]
+        assert "static:lex100" in statics and "static:mem100" in statics and len(statics) == len(day["plans"])
+        n = arms[LTRR]["overall"]["searches"]
+        assert n > 1000
+        assert arms[LTRR]["overall"]["ranked_searches"] == 200
+        for arm in arms.values():
+            assert 0.0 <= arm["overall"]["hit_rate"] <= 1.0
+            assert arm["overall"]["ndcg10"] is not None and 0.0 <= arm["overall"]["ndcg10"] <= 1.0
+        assert set(day["strategy_hit_rate"]["overall"]) == {
+            "lexical",
+            "memory",
+            "personalized",
+            "related",
+            "popular",
+            "semantic",
+        }
+    # The night before day 2 logged day 1 (bandit rows exist even when a gate blocked publication).
+    ope = results["days"][2]["ope"]
+    assert ope is not None and {"ips", "snips"} <= set(ope["estimates"])
+    assert ope["realised"] is not None and ope["realised"]["n"] > 1000
+    assert (out / "results.json").is_file()
+
+
+def test_oracle_is_never_below_any_arm(experiment) -> None:
+    results, _, _, _ = experiment
+    for day in results["days"][1:]:
+        arms = day["arms"]
+        oracle = arms[ORACLE]
+        for name, arm in arms.items():
+            assert oracle["overall"]["hit_rate"] >= arm["overall"]["hit_rate"], name
+            for group in ("by_query_kind", "by_query_class"):
+                for key, metrics in arm[group].items():
+                    if metrics["searches"]:
+                        assert oracle[group][key]["hit_rate"] >= metrics["hit_rate"], (name, group, key)
+
+
+def test_ltrr_arm_matches_the_served_logs(experiment) -> None:
+    results, out, _, _ = experiment
+    for day in results["days"][1:]:
+        measured = day["arms"][LTRR]["overall"]["hit_rate"]
+        assert measured == pytest.approx(_logged_hit_rate(out / "data", day["ds"]), abs=1e-12)
+
+
+def test_report_has_every_section_and_rides_in_the_bundle(experiment) -> None:
+    out = experiment[1]
+    html = (out / "report.html").read_text()
+    positions = [html.index(f'id="{section}"') for section in REPORT_SECTIONS]
+    assert positions == sorted(positions)
+    assert html.count("data:image/png;base64,") >= 4
+    published = [
+        json.loads(p.read_text()) for p in (out / "bundles").glob("*/manifest.json")
+    ]  # every bundle the experiment published
+    assert published
+    for manifest in published:
+        files = {f["path"] for f in manifest["files"]}
+        assert "report/report.html" in files, manifest["bundle_version"]
+
+
+def test_a_rerun_resumes_and_other_parameters_are_refused(experiment, spark) -> None:
+    _, out, base, params = experiment
+    before = (out / "results.json").read_text()
+    lines: list[str] = []
+    again = Experiment(spark, base, params, out, log=lines.append).run()
+    assert not any("serving" in line for line in lines)  # no day was served again
+    assert [d["ds"] for d in again["days"]] == DAYS
+    assert json.loads(before)["days"] == again["days"]
+    other = ExperimentParams(days=3, scale="small", seed=12, start=START, max_ranked=200, run_gx=False)
+    with pytest.raises(ValueError, match="other parameters"):
+        Experiment(spark, base, other, out)
