@@ -260,18 +260,6 @@ def read_policy(folder: Path) -> ArtifactFacts:
     )
 
 
-def read_report(folder: Path) -> ArtifactFacts:
-    """Read the day's HTML report (``report.html`` and its ``summary.json``).
-
-    The report is documentation, not a model: it has no gate of its own and never blocks
-    promotion. Its summary figures (the experiment's headline numbers, when an experiment wrote
-    it) become the artifact's metrics.
-    """
-    summary_path = folder / "summary.json"
-    summary = _json(summary_path) if summary_path.is_file() else {}
-    return ArtifactFacts(passed=True, metrics=finite(summary))
-
-
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("q2e", "report.json", "q2e_rejected.json", ("validation.json",), read_q2e),
     ArtifactKind("embeddings", "metrics.json", "embeddings_rejected.json", ("validation/*.json",), read_embeddings),
@@ -282,7 +270,5 @@ ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     # Not required: no policy exists until enough bandit rows accrue (skipped, recorded), and a
     # refused day-1 policy has no champion to keep; serving then keeps the day-0 logging policy.
     ArtifactKind("policy", "report.json", "policy_rejected.json", ("validation.json",), read_policy, required=False),
-    # Not required: the HTML report of the day (``ltrr experiment`` writes one before each publish).
-    ArtifactKind("report", "report.html", "report_rejected.json", (), read_report, required=False),
 )
 """Every artifact kind a bundle collects, in bundle order."""

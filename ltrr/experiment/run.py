@@ -14,8 +14,8 @@
    (``ltrr.experiment.served_value``) and, once D's nightly has run, shown beside its realised
    value. Then the nightly pipeline runs on D and publishes the bundle that serves D + 1.
 3. The results (``results.json``) and a self-contained HTML report (``report.html``) are
-   rewritten after every day; the report of day D also goes into the bundle of D
-   (``report/report.html``).
+   rewritten after every day; the report as of day D also goes into the bundle of D
+   (``report.html``, from ``artifacts/report/ds=D/report.html``).
 
 Output folder: ``data/`` (the world and every zone), ``state/`` (MLflow), ``bundles/``,
 ``results.json``, ``report.html``. A run is resumable: started again with the same arguments
@@ -323,7 +323,6 @@ class Experiment:
         # Links relative to the report's own folder: they resolve in the data root, and the
         # bundle's bytes do not depend on where the experiment's folder is.
         render_report(_relinked(self.results, self.out, folder), folder / REPORT_FILE)
-        _write_json(folder / "summary.json", self.results.get("summary") or {})
 
 
 def _relinked(results: dict, out: Path, folder: Path) -> dict:

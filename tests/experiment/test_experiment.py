@@ -112,7 +112,7 @@ def test_report_has_every_section_and_rides_in_the_bundle(experiment) -> None:
     assert published
     for manifest in published:
         files = {f["path"] for f in manifest["files"]}
-        assert "report/report.html" in files, manifest["bundle_version"]
+        assert "report.html" in files, manifest["bundle_version"]
 
 
 def test_a_rerun_resumes_and_other_parameters_are_refused(experiment, spark) -> None:
