@@ -278,6 +278,14 @@ def format_experiment_summary(results: dict) -> str:
             f"{s['best_static_mean_candidates']:.1f} candidates)",
             f"  uniform     {s['uniform_hit_rate']:.1%}",
             f"  oracle      {s['oracle_hit_rate']:.1%} ({s['oracle_mean_candidates']:.1f} candidates)",
+            *(
+                [
+                    f"  learned policy without its gate {s['learned_ungated_hit_rate']:.1%} "
+                    f"({s['learned_ungated_mean_candidates']:.1f} candidates)"
+                ]
+                if s.get("learned_ungated_hit_rate") is not None
+                else []
+            ),
             f"  lift {s['lift_points']:+.1f} points, gap to the oracle closed {gap}; goal "
             f"({s['goal']}) {'met' if s['goal_met'] else 'not met'}",
         ]

@@ -4,6 +4,9 @@ Arms, all on the same replayed requests and the same bundle (only the plan choic
 
 - ``ltrr``: the plan the served day actually used (the bundle's learned policy, or the day-0
   rule before one is published, plus serving exploration), read from the day's logs;
+- ``learned_ungated``: the policy the nightly job learned on the logs up to the day before,
+  whether or not its safe-improvement gate let it serve, taking its most probable plan (no
+  exploration): what serving it would have done, to tell the policy's worth from the gate's;
 - ``uniform``: a plan drawn uniformly from the serving menu for each search;
 - ``static:<plan>``: the same plan for every search, for each plan of the menu and each
   single-strategy baseline;
@@ -22,6 +25,7 @@ from ltrr.experiment.plan_outcomes import PlanOutcomes
 from ltrr.sim.scales import make_rng
 
 LTRR = "ltrr"
+LEARNED_UNGATED = "learned_ungated"
 UNIFORM = "uniform"
 ORACLE = "oracle"
 STATIC = "static:"
@@ -60,12 +64,14 @@ def arm_choices(
         day_ordinal: the day (``date.toordinal()``), for the uniform arm's stream.
 
     Returns:
-        Arm name -> ``(n,)`` plan columns, in display order: ltrr, uniform, oracle, statics.
+        Arm name -> ``(n,)`` plan columns, in display order: ltrr, the choosers recorded in
+        ``outcomes.chosen`` (e.g. learned_ungated), uniform, oracle, statics.
     """
     n = len(outcomes)
     choices: dict[str, np.ndarray] = {}
     if logged_plan_ids is not None:
         choices[LTRR] = outcomes.plan_index(logged_plan_ids)
+    choices.update(outcomes.chosen)
     rng = make_rng(seed, STREAM_UNIFORM_ARM, day_ordinal, 0)
     choices[UNIFORM] = rng.integers(0, outcomes.menu_size, size=n).astype(np.int64)
     choices[ORACLE] = oracle_choice(outcomes.hit, outcomes.candidates)

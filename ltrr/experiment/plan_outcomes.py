@@ -20,8 +20,8 @@ read from these matrices: the comparison is paired, search by search.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -94,6 +94,8 @@ class PlanOutcomes:
         strategy_hit: ``(n, S)`` bool, the strategy alone at ``SINGLE_BUDGET`` retrieves the
             intended entity (columns ``strategies``).
         strategies: the strategies of ``strategy_hit``.
+        chosen: chooser name -> ``(n,)`` plan column the chooser rates most probable per search
+            (see ``plan_outcomes(choosers=...)``).
     """
 
     plan_ids: tuple[str, ...]
@@ -109,6 +111,7 @@ class PlanOutcomes:
     engaged: np.ndarray
     strategy_hit: np.ndarray
     strategies: tuple[str, ...]
+    chosen: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.search_ids)
@@ -142,6 +145,7 @@ def plan_outcomes(
     menu_size: int,
     max_ranked: int | None = 3000,
     seed: int = 0,
+    choosers: Mapping[str, object] | None = None,
 ) -> PlanOutcomes:
     """Run every plan on every replayed request of the day.
 
@@ -153,6 +157,9 @@ def plan_outcomes(
         menu_size: how many of ``plans`` form the serving menu.
         max_ranked: searches ranked for NDCG and engagement (None: all).
         seed: seed of the evaluation's behaviour stream.
+        choosers: named plan choosers (``menu`` and ``plan_probabilities(query, context,
+            user_id)``, e.g. a ``LearnedPlanChooser``) whose most probable plan is recorded per
+            search (``PlanOutcomes.chosen``); their plans must be among ``plans``.
 
     Returns:
         The outcomes.
@@ -167,6 +174,13 @@ def plan_outcomes(
     ndcg = np.full((n_total, n_plans), np.nan)
     engaged = np.full((n_total, n_plans), np.nan)
     strategy_hit = np.zeros((n_total, len(strategies)), dtype=bool)
+    columns = {p.plan_id: i for i, p in enumerate(plans)}
+    choosers = dict(choosers or {})
+    chooser_columns = {
+        name: np.array([columns[p.plan_id] for p in chooser.menu], dtype=np.int64)  # type: ignore[attr-defined]
+        for name, chooser in choosers.items()
+    }
+    chosen = {name: np.zeros(n_total, dtype=np.int64) for name in choosers}
     search_ids: list[str] = []
     intent_type: list[str] = []
     query_class: list[str] = []
@@ -189,6 +203,9 @@ def plan_outcomes(
             for j, strategy in enumerate(strategies):
                 ids, _ = searcher.retrieve(strategy, query, user, SINGLE_BUDGET)  # type: ignore[attr-defined]
                 strategy_hit[row, j] = wanted in ids
+            for name, chooser in choosers.items():
+                probs = chooser.plan_probabilities(query, request_context(req, i), user)  # type: ignore[attr-defined]
+                chosen[name][row] = chooser_columns[name][int(np.argmax(probs))]
             pool: dict[str, None] = {}
             for p, plan in enumerate(plans):
                 cands = searcher.candidates(plan, query, user)  # type: ignore[attr-defined]
@@ -218,6 +235,7 @@ def plan_outcomes(
         engaged=engaged,
         strategy_hit=strategy_hit,
         strategies=strategies,
+        chosen=chosen,
     )
 
 

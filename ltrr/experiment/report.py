@@ -61,7 +61,7 @@ _OPE_ORDER = ("ips", "snips", "dr")
 _RANKER_ORDER = ("model", "naive", "logged", "popularity", "q2e")
 _RANKER_LABELS = {"model": "model (debiased)", "naive": "naive (not debiased)"}
 
-_HIGHLIGHT = {"ltrr": "#1f77b4", "uniform": "#ff7f0e", "oracle": "#d62728"}
+_HIGHLIGHT = {"ltrr": "#1f77b4", "learned_ungated": "#9467bd", "uniform": "#ff7f0e", "oracle": "#d62728"}
 _BEST_STATIC_COLOUR = "#2ca02c"
 _OTHER_COLOUR = "#9e9e9e"
 
@@ -359,6 +359,17 @@ def _summary_tables(results: dict, summary: dict) -> list[str]:
                 _dec(_summary_day_candidates(results, summary, "uniform"), 1),
             ],
             ["oracle", _pct(summary.get("oracle_hit_rate")), _dec(summary.get("oracle_mean_candidates"), 1)],
+            *(
+                [
+                    [
+                        "learned policy without its gate (learned_ungated)",
+                        _pct(summary.get("learned_ungated_hit_rate")),
+                        _dec(summary.get("learned_ungated_mean_candidates"), 1),
+                    ]
+                ]
+                if summary.get("learned_ungated_hit_rate") is not None
+                else []
+            ),
         ],
     )
     verdict = _table(
@@ -476,7 +487,10 @@ def _learning_curves_section(results: dict) -> str:
     arms = _curve_arms(results, best)
     plot = _figure_html(lambda fig: _draw_curves(fig, days, arms, best), (10, 7), "learning curves of every arm")
     best_text = f"{best} (best static plan)" if best is not None else "no static plan measured"
-    caption = _esc(f"In colour: ltrr, {best_text}, uniform, oracle (dashed); every other arm in thin grey.")
+    caption = _esc(
+        f"In colour: ltrr, learned_ungated (when measured), {best_text}, uniform, oracle (dashed); "
+        "every other arm in thin grey."
+    )
     tables = [_day_arm_table(day, _arm_order(results)) for day in days]
     return _section("learning-curves", "Learning curves", [plot, f"<p>{caption}</p>", *tables])
 

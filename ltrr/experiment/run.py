@@ -251,8 +251,16 @@ class Experiment:
         searcher = Searcher(bundle, searcher_params, serving_day=day, catalog=world.catalog)
         runnable = menu_for(searcher.strategies)
         plans = evaluated_plans(runnable, sorted(searcher.strategies))
+        previous = (day - dt.timedelta(days=1)).isoformat()
+        ungated = self._ungated_chooser(searcher, previous)
         outcomes = plan_outcomes(
-            searcher, world, plans, menu_size=len(runnable), max_ranked=self.params.max_ranked, seed=self.params.seed
+            searcher,
+            world,
+            plans,
+            menu_size=len(runnable),
+            max_ranked=self.params.max_ranked,
+            seed=self.params.seed,
+            choosers={A.LEARNED_UNGATED: ungated} if ungated is not None else None,
         )
         logged = pq.read_table(partition_path(root, "raw", "searches", entry["ds"]), columns=["search_id", "plan_id"])
         plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
@@ -272,7 +280,6 @@ class Experiment:
         for arm in choices:
             if arm not in self.results["arms"]:
                 self.results["arms"].append(arm)
-        previous = (day - dt.timedelta(days=1)).isoformat()
         estimate = served_policy_estimates(root, searcher.policy, previous)
         if estimate is not None:
             entry["ope"] = {"realised": None, **estimate}
@@ -280,6 +287,22 @@ class Experiment:
             f"{entry['ds']}: evaluated {len(plans)} plans on {len(outcomes)} searches "
             f"({int(outcomes.ranked.sum())} ranked) in {entry['evaluation_seconds']:.0f} s"
         )
+
+    def _ungated_chooser(self, searcher: Any, logs_ds: str) -> Any:
+        """The policy learned on the bandit rows up to ``logs_ds``, gate or no gate (None without rows)."""
+        from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
+        from ltrr.bandit.plan_features import BANDIT_COLUMNS
+        from ltrr.bandit.policy import learn_policy
+        from ltrr.bandit.policy_day import logged_menu, params_from_settings, read_window
+        from ltrr.serving.plan_choice import LearnedPlanChooser
+
+        try:
+            train, _ = read_window(self.settings.data_root, logs_ds, self.settings.bandit_train_days)
+        except FileNotFoundError:
+            return None
+        train = train[[*BANDIT_COLUMNS, "plan", *BANDIT_CONTEXT_SPEC.names]]
+        policy, _ = learn_policy(train, BANDIT_CONTEXT_SPEC, logged_menu(train), params_from_settings(self.settings))
+        return LearnedPlanChooser(policy, searcher.policy_lookups())
 
     def _nightly(self, entry: dict) -> None:
         from ltrr.orchestration.inprocess import NightlyFailed, run_nightly_inprocess
@@ -394,8 +417,11 @@ def summarize(results: dict) -> dict | None:
     lift = (ltrr["hit_rate"] - best_m["hit_rate"]) * 100 if best_m else None
     gap = oracle["hit_rate"] - best_m["hit_rate"] if best_m else None
     gap_closed = (ltrr["hit_rate"] - best_m["hit_rate"]) / gap if gap and gap > 0 else None
+    ungated = arms.get(A.LEARNED_UNGATED, {}).get("overall") or {}
     return {
         "ds": day["ds"],
+        "learned_ungated_hit_rate": ungated.get("hit_rate"),
+        "learned_ungated_mean_candidates": ungated.get("mean_candidates"),
         "ltrr_hit_rate": ltrr["hit_rate"],
         "ltrr_mean_candidates": ltrr["mean_candidates"],
         "best_static_arm": best,

@@ -236,12 +236,20 @@ class Searcher:
             # The day-0 rule, deterministic: exploration comes from MenuExploration.
             return EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
 
-        from ltrr.serving.plan_choice import LearnedPlanChooser, context_lookups
+        from ltrr.serving.plan_choice import LearnedPlanChooser
 
-        # The bandit rows read the entity names of the day before: the bundle's catalog.
+        return LearnedPlanChooser(self.bundle.plan_policy(), self.policy_lookups())
+
+    def policy_lookups(self) -> Any:
+        """The plan policy's context lookups from this bundle (a ``ContextLookups``).
+
+        The bandit rows read the entity names of the day before (the bundle's catalog), the
+        memory table and the counters of the bundle: so does a policy served from it.
+        """
+        from ltrr.serving.plan_choice import context_lookups
+
         catalog = self.bundle_catalog.select(["entity_type", "title", "artist"]).to_pandas()
-        lookups = context_lookups(catalog, self._memory_rows, self.counters)
-        return LearnedPlanChooser(self.bundle.plan_policy(), lookups)
+        return context_lookups(catalog, self._memory_rows, self.counters)
 
     # --- strategies -------------------------------------------------------------------------
     def _lexical(self, query: str, user_id: str, budget: int) -> tuple[list[str], list[float]]:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ltrr.config import load_settings
-from ltrr.experiment.arms import LTRR, ORACLE, UNIFORM
+from ltrr.experiment.arms import LEARNED_UNGATED, LTRR, ORACLE, UNIFORM
 from ltrr.experiment.report import REPORT_SECTIONS
 from ltrr.experiment.run import Experiment, ExperimentParams
 
@@ -56,7 +56,7 @@ def test_every_day_is_served_measured_and_published(experiment) -> None:
     for day in results["days"][1:]:
         assert day["served_by"].startswith("bundle ")
         arms = day["arms"]
-        assert {LTRR, UNIFORM, ORACLE} <= set(arms)
+        assert {LTRR, LEARNED_UNGATED, UNIFORM, ORACLE} <= set(arms)
         statics = [a for a in arms if a.startswith("static:")]
         assert "static:lex100" in statics and "static:mem100" in statics and len(statics) == len(day["plans"])
         n = arms[LTRR]["overall"]["searches"]
