@@ -181,6 +181,13 @@ def plan_outcomes(
         for name, chooser in choosers.items()
     }
     chosen = {name: np.zeros(n_total, dtype=np.int64) for name in choosers}
+    # A strategy's own hit is its single-strategy plan's hit when that plan is evaluated anyway.
+    single_column: dict[int, int | None] = {}
+    for j, strategy in enumerate(strategies):
+        single = single_strategy_plan(strategy)
+        column = columns.get(single.plan_id)
+        single_column[j] = column if column is not None and plans[column].steps == single.steps else None
+    unplanned = [j for j, column in single_column.items() if column is None]
     search_ids: list[str] = []
     intent_type: list[str] = []
     query_class: list[str] = []
@@ -200,8 +207,8 @@ def plan_outcomes(
             row = offset + i
             query, user = req.queries[i], req.user_ids[i]
             wanted = targets[i]
-            for j, strategy in enumerate(strategies):
-                ids, _ = searcher.retrieve(strategy, query, user, SINGLE_BUDGET)  # type: ignore[attr-defined]
+            for j in unplanned:
+                ids, _ = searcher.retrieve(strategies[j], query, user, SINGLE_BUDGET)  # type: ignore[attr-defined]
                 strategy_hit[row, j] = wanted in ids
             for name, chooser in choosers.items():
                 probs = chooser.plan_probabilities(query, request_context(req, i), user)  # type: ignore[attr-defined]
@@ -221,6 +228,9 @@ def plan_outcomes(
                 pool_entity += list(pool)
         _score_ranked(world, chunk, offset, shown, pool_search, pool_entity, ranked_all, ndcg, engaged, seed)
         offset += len(chunk)
+    for j, column in single_column.items():
+        if column is not None:
+            strategy_hit[:, j] = hit[:, column]
     return PlanOutcomes(
         plan_ids=tuple(p.plan_id for p in plans),
         menu_size=menu_size,

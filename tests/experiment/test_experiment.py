@@ -73,6 +73,9 @@ def test_every_day_is_served_measured_and_published(experiment) -> None:
             "popular",
             "semantic",
         }
+        # A strategy alone at budget 100 is the single-strategy static plan.
+        for strategy, plan in (("lexical", "lex100"), ("memory", "mem100"), ("semantic", "sem100")):
+            assert day["strategy_hit_rate"]["overall"][strategy] == arms[f"static:{plan}"]["overall"]["hit_rate"]
     # The night before day 2 logged day 1 (bandit rows exist even when a gate blocked publication).
     ope = results["days"][2]["ope"]
     assert ope is not None and {"ips", "snips"} <= set(ope["estimates"])
