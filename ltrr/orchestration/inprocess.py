@@ -120,6 +120,8 @@ def run_nightly_inprocess(
         if blocked:
             result.tasks[task] = "upstream_failed"
             return None
+        # Each job of the DAG is its own spark-submit: start every step from an empty cache.
+        spark.catalog.clearCache()
         clock = time.perf_counter()
         try:
             out = fn()
