@@ -207,7 +207,7 @@ class Experiment:
             "memory": None,
             "data_docs": [],
         }
-        bundle = self._champion() if index > 0 else None
+        bundle = self._champion(ds) if index > 0 else None
         common = {"out": root, "start": day, "days": 1, "scale": self.params.scale, "seed": self.params.seed}
         if bundle is None:
             if index > 0:
@@ -226,14 +226,14 @@ class Experiment:
         self._evaluate(entry, bundle, searcher_params, day)
         return entry
 
-    def _champion(self) -> Any:
+    def _champion(self, ds: str) -> Any:
+        """The champion published before ``ds`` (a resumed day must not be served by its own bundle)."""
         from ltrr.bundle.store import BundleStore
         from ltrr.serving import load_bundle
 
         store = BundleStore(self.settings.bundle_store)
-        if store.read_state().champion is None:
-            return None
-        return load_bundle(self.settings.bundle_store, alias="champion")
+        earlier = [v for v in store.read_state().champions if v[: len(ds)] < ds]
+        return load_bundle(store.url_of(earlier[-1])) if earlier else None
 
     def _evaluate(self, entry: dict, bundle: Any, searcher_params: Any, day: dt.date) -> None:
         import pyarrow.parquet as pq
