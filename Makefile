@@ -23,8 +23,9 @@ run: setup
 	$(VENV)/bin/ltrr run
 
 ## Set up and run the whole test suite (slow integration tests included, as in CI).
+## The 30 slowest tests and fixtures are listed at the end, so CI logs say where the time goes.
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=30 $(PYTEST_ARGS)
 
 ## The suite without the slow integration tests.
 test-fast: setup

@@ -38,9 +38,12 @@ backfilled on its own and gives the same result):
     before ``ds`` (position-debiased), evaluated on ``ds`` against the logged order, popularity
     and memory baselines, exported with a parity-checked feature spec. Skipped (recorded) while
     there is too little history.
-12. ``ranker_gate`` — fails the run, without retries, when the model did not beat the best
-    baseline (its NDCG@10 lower confidence bound) or its metrics failed validation: nothing is
-    published and the champion bundle keeps its ranker.
+    When the model does not beat the best baseline (its NDCG@10 lower confidence bound) or its
+    metrics fail validation, it is never published: the refusal is recorded and the champion
+    ranker is carried into the day's artifact (``kept``), like the policy below.
+12. ``ranker_gate`` — reads the job's recorded outcome (published, kept, refused without a
+    champion, skipped) and fails only when the job left none. A refused model does not hold
+    back the day's memory, embeddings, retrieval and policy.
 13. ``build_bandit_dataset`` — Spark job ``jobs/build_bandit_dataset.py --ds {{ ds }}`` (after the
     validation gate): one row per search with context features as of the day before, the logged
     plan and propensity, the reward and per-strategy hit flags, validated by GX.
@@ -78,6 +81,12 @@ JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 # the command line (a session option is too late). Same variable and default as
 # ``Settings.spark_driver_memory``; reading one environment variable at parse time is free.
 DRIVER_MEMORY = os.environ.get("LTRR_SPARK_DRIVER_MEMORY", "2g")
+# Likewise the driver's JVM options (``Settings.spark_driver_java_options``; empty by default).
+DRIVER_CONF = (
+    {"spark.driver.extraJavaOptions": os.environ["LTRR_SPARK_DRIVER_JAVA_OPTIONS"]}
+    if os.environ.get("LTRR_SPARK_DRIVER_JAVA_OPTIONS")
+    else {}
+)
 
 DEFAULT_ARGS = {
     "owner": "ltrr",
@@ -116,6 +125,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-validate-inputs-{{ ds }}",
     )
 
@@ -138,6 +148,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-build-q2e-{{ ds }}",
     )
 
@@ -160,6 +171,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-build-interactions-{{ ds }}",
     )
 
@@ -169,6 +181,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-train-embeddings-{{ ds }}",
     )
 
@@ -192,6 +205,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-build-training-set-{{ ds }}",
     )
 
@@ -214,21 +228,21 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-train-ranker-{{ ds }}",
     )
 
     @task(retries=0)
     def ranker_gate(ds: str | None = None) -> dict:
-        """Stop the run, without retries, when the ranker gate refused the day's model."""
-        from airflow.sdk.exceptions import AirflowFailException
+        """Return the ranker job's recorded outcome (published, kept, refused or skipped); fail when it left none.
 
+        A refused model is never published; the job carries the champion ranker forward, so a
+        refusal does not hold back the day's memory, embeddings, retrieval and policy.
+        """
         from ltrr.config import load_settings
-        from ltrr.orchestration.checks import DayRejected, require_ranker_outcome
+        from ltrr.orchestration.checks import require_ranker_outcome
 
-        try:
-            return require_ranker_outcome(load_settings(), ds)
-        except DayRejected as exc:
-            raise AirflowFailException(str(exc)) from None
+        return require_ranker_outcome(load_settings(), ds)
 
     build_bandit_dataset = SparkSubmitOperator(
         task_id="build_bandit_dataset",
@@ -236,6 +250,7 @@ def ltrr_nightly() -> None:
         application_args=["--ds", "{{ ds }}", "--exit-zero-on-reject"],
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
+        conf=DRIVER_CONF,
         name="ltrr-build-bandit-dataset-{{ ds }}",
     )
 

@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         except RankerRejected as exc:
             print(json.dumps({**summary, "status": "rejected", "message": str(exc)}))
             return 0 if args.exit_zero_on_reject else 3
+    if report.get("outcome") == "kept":
+        refused = (report.get("refused") or {}).get("reasons", [])
+        print(json.dumps({**summary, "status": "kept", "kept_from": report["kept_from"], "refused_because": refused}))
+        return 0 if args.exit_zero_on_reject else 3
     print(json.dumps({**summary, "status": "published", "gate": report["gate"]}))
     return 0
 

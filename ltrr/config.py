@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[*]", description="Spark master URL used by jobs and the spark_default connection.")
     spark_driver_memory: str = Field("2g", description="Driver memory of Spark jobs (spark.driver.memory).")
     spark_shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions for jobs.")
+    spark_driver_java_options: str = Field(
+        "",
+        description=(
+            "Extra JVM options of the Spark driver (spark.driver.extraJavaOptions; spark-submit gets them on its "
+            "command line). Empty in production. Short jobs on small data (tests, `make run`) start faster with "
+            "'-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m' (C1 JIT only; see docs/performance.md)."
+        ),
+    )
 
     # --- simulated world ------------------------------------------------------------------
     seed: int = Field(7, description="Master random seed: the same seed gives the same world and logs.")

@@ -32,6 +32,8 @@ def session_conf(settings: Settings, *, local: bool | None = None) -> dict[str, 
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.ansi.enabled": "true",
     }
+    if settings.spark_driver_java_options:
+        conf["spark.driver.extraJavaOptions"] = settings.spark_driver_java_options
     if local:
         conf.update(
             {

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ltrr.config import Settings, load_settings
+from tests.jvm import FAST_JVM_OPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,10 +44,10 @@ def spark() -> Iterator[object]:
 
     from ltrr.spark_conf import session_conf
 
-    conf = session_conf(load_settings(spark_master="local[2]", spark_shuffle_partitions=2), local=True)
-    # Tests run many short jobs on tiny data: the C1 JIT alone compiles faster than it would
-    # gain from C2 (measured: about half the JVM time of the memory tests).
-    conf["spark.driver.extraJavaOptions"] = "-XX:+TieredCompilation -XX:TieredStopAtLevel=1"
+    conf = session_conf(
+        load_settings(spark_master="local[2]", spark_shuffle_partitions=2, spark_driver_java_options=FAST_JVM_OPTIONS),
+        local=True,
+    )
     builder = SparkSession.builder.master("local[2]").appName("ltrr-tests")
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -65,10 +66,12 @@ def small_pipeline(spark, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Two small simulated days run through the nightly steps up to (not including) the models.
 
     Seed 5, half of the searches shown in random order (so two small days estimate the
-    examination curve). Each day: validation, memory, interactions and embeddings, training
-    set (with the counters as of the day), retrieval artifact. The ranker tests fit, refuse
-    and skip rankers on it; the serving tests publish its bundles and serve them. Built once
-    per test run (about 5 minutes on 2 cores) and shared, because each step costs Spark time.
+    examination curve), a 7-day memory window. Each day: validation, memory, interactions
+    and embeddings, training set (with the counters as of the day), retrieval artifact. The
+    memory tests read its memory artifacts (and rebuild one, which must give the same
+    bytes); the ranker tests fit, refuse and skip rankers on it; the serving tests publish its
+    bundles and serve them. Built once per test run (about 4 minutes on 2 cores) and shared,
+    because each step costs Spark time.
 
     Returns:
         The settings of the world (its data root, state dir and bundle store are temporary).
@@ -87,6 +90,7 @@ def small_pipeline(spark, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         state_dir=tmp / "state",
         spark_master="local[2]",
         spark_shuffle_partitions=2,
+        q2e_window_days=7,
         rank_min_train_searches=100,
         rank_bootstrap=200,
         rank_num_boost_round=100,

@@ -185,7 +185,9 @@ def read_ranker(folder: Path) -> ArtifactFacts:
     """Read the ranker artifact (``report.json``, ``metrics.json``, ``validation.json``).
 
     Gates: the NDCG@10 gate against the baselines and the metrics suite (``passed`` in the
-    report), and score parity of the exported model on the golden set (at most 1e-9).
+    report), and score parity of the exported model on the golden set (at most 1e-9). A
+    ``kept`` artifact carries the champion ranker forward after the day's model was refused:
+    its files and gate figures are the champion's, and its metrics say it was kept and why.
     """
     report = _json(folder / "report.json")
     metrics = _json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
@@ -205,6 +207,9 @@ def read_ranker(folder: Path) -> ArtifactFacts:
         parameters=finite({"model": model.get("params", {}), "lightgbm": model.get("lightgbm_params", {})}),
         metrics=finite(
             {
+                "outcome": report.get("outcome", "published"),
+                "kept_from": report.get("kept_from"),
+                "refused_because": (report.get("refused") or {}).get("reasons", []),
                 "ndcg@10": report.get("ndcg@10"),
                 "gate": report.get("gate"),
                 "rows": report.get("rows"),
@@ -265,7 +270,8 @@ ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("embeddings", "metrics.json", "embeddings_rejected.json", ("validation/*.json",), read_embeddings),
     ArtifactKind("retrieval", "report.json", "retrieval_rejected.json", ("validation.json",), read_retrieval),
     # Not required: while history is too short no ranker is fitted (recorded), and the bundle
-    # ships without one; a refused ranker stops publication in the DAG before this point.
+    # ships without one; a refused model is replaced by the champion ranker (kept) or, before
+    # any ranker passed, leaves the bundle without one, like the policy.
     ArtifactKind("ranker", "report.json", "ranker_rejected.json", ("validation.json",), read_ranker, required=False),
     # Not required: no policy exists until enough bandit rows accrue (skipped, recorded), and a
     # refused day-1 policy has no champion to keep; serving then keeps the day-0 logging policy.

@@ -358,17 +358,31 @@ def _relinked(results: dict, out: Path, folder: Path) -> dict:
 
 
 def ranker_figures(root: Path, ds: str) -> dict | None:
-    """NDCG@10 against true relevance of the day's ranker (debiased ``model``, ``naive``, baselines)."""
-    from ltrr.zones import artifact_dir
+    """NDCG@10 against true relevance of the model trained for the day (debiased ``model``, ``naive``, baselines).
+
+    The figures are the day's own model's, whether it was published or refused (then read from
+    its refusal record, or from the ``refused`` part of a kept artifact, whose other figures are
+    the champion's from its own day).
+    """
+    from ltrr.zones import artifact_dir, validation_dir
 
     path = artifact_dir(root, ds, "ranker") / "report.json"
-    if not path.is_file():
+    rejected = validation_dir(root, ds) / "ranker_rejected.json"
+    if path.is_file():
+        report = json.loads(path.read_text())
+        if report.get("outcome") == "kept":
+            report = {**(report.get("refused") or {}), "kept_from": report.get("kept_from"), "passed": False}
+    elif rejected.is_file():
+        report = {**json.loads(rejected.read_text()), "passed": False}
+    else:
         return None
-    report = json.loads(path.read_text())
     truth = (report.get("ndcg@10") or {}).get("truth")
     if not truth:
         return None
-    return {"truth_ndcg10": truth, "gate_passed": bool((report.get("gate") or {}).get("passed"))}
+    figures = {"truth_ndcg10": truth, "gate_passed": bool(report.get("passed"))}
+    if report.get("kept_from"):
+        figures["kept_from"] = report["kept_from"]
+    return figures
 
 
 def memory_figures(root: Path, ds: str) -> dict | None:

@@ -128,6 +128,7 @@ def build_q2e_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
         publish(staging, final)
     finally:
         table.unpersist()
+        build.release()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return json.loads((final / "report.json").read_text())

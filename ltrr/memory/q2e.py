@@ -10,7 +10,7 @@ registers their input views, fills in their parameters and chains them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -75,6 +75,13 @@ class MemoryBuild:
     days: list[str]
     missing_days: list[str]
     stats: dict
+    cached: list[DataFrame] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Unpersist the intermediate frames the build cached (call once the table is written)."""
+        for frame in self.cached:
+            frame.unpersist()
+        self.cached.clear()
 
 
 def _double(value: float) -> str:
@@ -185,7 +192,11 @@ def build_memory(
     observed.groupBy("entity_id").agg(F.sum("impressions").alias("impressions")).createOrReplaceTempView(
         "entity_evidence"
     )
-    entity_keys(catalog).createOrReplaceTempView("entity_keys")
+    # Cached because predicted_pairs reads its `cold` CTE four times and Spark inlines CTEs:
+    # uncached, the Python normalization of every catalog text ran once per read (measured
+    # on a small day: the predicted pairs took 10 s instead of 3.5 s).
+    keys = entity_keys(catalog).cache()
+    keys.createOrReplaceTempView("entity_keys")
     spark.createDataFrame(sorted(KIND_PRIORS.items()), "kind STRING, prior DOUBLE").createOrReplaceTempView(
         "kind_priors"
     )
@@ -217,4 +228,5 @@ def build_memory(
         days=[],
         missing_days=[],
         stats={"observed_pairs": int(totals["pairs"])},
+        cached=[qk, observed, keys],
     )

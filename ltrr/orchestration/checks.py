@@ -137,29 +137,39 @@ def _require_rows_artifact(settings: Settings, ds: str, artifact: str, what: str
 
 
 def require_ranker_outcome(settings: Settings, ds: str) -> dict:
-    """Check the ranker job's outcome: published or skipped for lack of history pass; refused fails.
+    """Check the ranker job's outcome; every recorded outcome lets the bundle publish.
+
+    A refused model is never published: when an earlier ranker exists the job carried it
+    forward (``kept``), otherwise the bundle ships without a ranker (``refused``), as the
+    bundles before it did. Either way memory, embeddings, retrieval and policy still refresh.
 
     Args:
         settings: run settings (``data_root``).
         ds: the day.
 
     Returns:
-        ``{"status": "published", "gate": ...}`` or ``{"status": "skipped", "reason": ...}``.
+        ``{"status": "published", "gate": ..., "ndcg@10": ...}``,
+        ``{"status": "kept", "kept_from": ..., "refused_because": [...]}``,
+        ``{"status": "refused", "reason": ...}`` or ``{"status": "skipped", "reason": ...}``.
 
     Raises:
-        DayRejected: when the gate (or the metrics suite) refused the model; the previous
-            champion bundle, with its ranker, keeps serving.
         FileNotFoundError: when the job left no record at all.
     """
     folder = validation_dir(settings.data_root, ds)
     rejected = folder / "ranker_rejected.json"
-    if rejected.is_file():
-        record = json.loads(rejected.read_text())
-        raise DayRejected(f"ranker of {ds} refused: {'; '.join(record.get('reasons', []))} (see {rejected})")
     report_path = artifact_dir(settings.data_root, ds, "ranker") / "report.json"
     if report_path.is_file():
         report = json.loads(report_path.read_text())
+        if report.get("outcome") == "kept":
+            return {
+                "status": "kept",
+                "kept_from": report.get("kept_from"),
+                "refused_because": (report.get("refused") or {}).get("reasons", []),
+            }
         return {"status": "published", "gate": report.get("gate"), "ndcg@10": report.get("ndcg@10")}
+    if rejected.is_file():
+        record = json.loads(rejected.read_text())
+        return {"status": "refused", "reason": "; ".join(record.get("reasons", [])) + f" (see {rejected})"}
     skipped = folder / "ranker_skipped.json"
     if skipped.is_file():
         return {"status": "skipped", "reason": json.loads(skipped.read_text()).get("reason")}

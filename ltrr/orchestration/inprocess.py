@@ -157,9 +157,13 @@ def run_nightly_inprocess(
 
     def ranker() -> None:
         try:
-            build_ranker_day(spark, settings, ds)
+            report = build_ranker_day(spark, settings, ds)
         except RankerSkipped as exc:
             result.tasks["train_ranker"] = f"skipped: {exc}"
+            return
+        if report.get("outcome") == "kept":
+            refused = "; ".join((report.get("refused") or {}).get("reasons", []))
+            result.tasks["train_ranker"] = f"success: kept the ranker of {report['kept_from']}; refused: {refused}"
 
     step("train_ranker", ranker, ("training_set_gate",), (RankerRejected,))
     step("ranker_gate", lambda: checks.require_ranker_outcome(settings, ds), ("train_ranker",))

@@ -16,8 +16,16 @@ Which rows play which part (never pick anything on the evaluation day itself):
 The examination curve is the memory job's estimate of D - 1 (estimated from randomized
 shown orders before D). Layout of the artifact: ``model.txt``, ``feature_spec.json``,
 ``golden.parquet``, ``metrics.json`` (written by ``ltrr.rank.day``), ``validation.json`` (GX
-suite of the metrics), ``report.json``. When the gate refuses the model nothing is published:
-``validation/ds=D/ranker_rejected.json`` records why, and the champion bundle keeps its ranker.
+suite of the metrics), ``report.json``.
+
+When the gate (or the metrics suite) refuses the model, ``validation/ds=D/ranker_rejected.json``
+records why, and the refused model is never published. The champion ranker (the newest
+published or kept ranker before D) is carried forward: its files are copied unchanged into
+``artifacts/ranker/ds=D/`` with ``report.json`` saying ``outcome: kept`` (and today's refusal)
+and the champion's own report as ``champion_report.json``. The day's bundle then ships fresh
+memory, embeddings, retrieval and policy with the ranker that already passed its gate, instead
+of the refusal holding every other artifact back. Without a champion nothing is written, and
+the bundle ships without a ranker, as every earlier bundle did.
 """
 
 from __future__ import annotations
@@ -64,6 +72,63 @@ def rejection_path(data_root: Path, ds: str) -> Path:
 def skip_path(data_root: Path, ds: str) -> Path:
     """Where a day without enough history records why no ranker was fitted."""
     return validation_dir(data_root, ds) / "ranker_skipped.json"
+
+
+CHAMPION_FILES = ("model.txt", "feature_spec.json", "golden.parquet", "metrics.json", "validation.json")
+"""The files of a ranker artifact that a kept artifact copies from the champion."""
+
+
+def latest_ranker(root: Path, ds: str) -> Path | None:
+    """The newest ranker artifact before ``ds`` that serves a model (published or kept)."""
+    base = root / "artifacts" / ARTIFACT
+    if not base.is_dir():
+        return None
+    for folder in sorted(base.glob("ds=*"), reverse=True):
+        if folder.name.removeprefix("ds=") >= ds or not (folder / "report.json").is_file():
+            continue
+        report = json.loads((folder / "report.json").read_text())
+        if report.get("passed") is True and report.get("outcome", "published") in ("published", "kept"):
+            return folder
+    return None
+
+
+def keep_champion(root: Path, ds: str, refusal: dict) -> dict | None:
+    """Carry the champion ranker forward into ``artifacts/ranker/ds=D/`` after D's model was refused.
+
+    Args:
+        root: the data root.
+        ds: the day whose model was refused.
+        refusal: the refusal record (``ranker_rejected.json``: reasons, gate, ndcg@10).
+
+    Returns:
+        The kept artifact's report, or None when no earlier ranker exists (nothing is written).
+    """
+    champion = latest_ranker(root, ds)
+    if champion is None:
+        return None
+    champion_report = json.loads((champion / "report.json").read_text())
+    final = artifact_dir(root, ds, ARTIFACT)
+    staging = staging_dir(final)
+    staging.mkdir(parents=True)
+    try:
+        for name in CHAMPION_FILES:
+            if (champion / name).is_file():
+                shutil.copy2(champion / name, staging / name)
+        shutil.copy2(champion / "report.json", staging / "champion_report.json")
+        report = {
+            **champion_report,
+            "ds": ds,
+            "outcome": "kept",
+            # The model in this folder passed its own gate on the day it was trained.
+            "kept_from": champion_report.get("kept_from") or champion.name.removeprefix("ds="),
+            "refused": {k: refusal.get(k) for k in ("reasons", "gate", "ndcg@10", "split", "rows")},
+        }
+        write_json(staging / "report.json", report)
+        publish(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return json.loads((final / "report.json").read_text())
 
 
 def _skip(root: Path, ds: str, reason: str) -> RankerSkipped:
@@ -157,7 +222,10 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
         RankerSkipped: when the days before hold fewer than ``rank_min_train_searches``
             searches with a positive label (recorded in ``validation/ds=D/ranker_skipped.json``;
             the day's bundle then has no ranker and serving keeps its day-0 order).
-        RankerRejected: when the gate or the metrics suite refuses the model.
+        RankerRejected: when the gate or the metrics suite refuses the model and no earlier
+            ranker exists to keep (recorded in ``validation/ds=D/ranker_rejected.json``).
+            With an earlier ranker, the refusal is recorded the same way, the champion is
+            kept (see the module docstring) and its report is returned.
     """
     root = settings.data_root
     # Collect frames to pandas through Arrow batches: the default path pickles one Python Row
@@ -240,6 +308,7 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
         reasons += [f"metrics suite: {line}" for line in gx.failed]
         summary = {
             "ds": ds,
+            "outcome": "published" if report.passed and gx.success else "refused",
             "passed": report.passed and gx.success,
             "reasons": reasons,
             "gate": report.metrics.get("gate"),
@@ -261,10 +330,17 @@ def build_ranker_day(spark: SparkSession, settings: Settings, ds: str) -> dict:
             write_json(rejected, summary)
             # A re-run that refuses the model must not leave an earlier model of the day published.
             shutil.rmtree(final, ignore_errors=True)
-            raise RankerRejected(f"ranker of {ds} refused: {'; '.join(reasons)} (record: {rejected})")
-        write_json(staging / "report.json", summary)
-        publish(staging, final)
+            refused = True
+        else:
+            write_json(staging / "report.json", summary)
+            publish(staging, final)
+            refused = False
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    if refused:
+        kept = keep_champion(root, ds, summary)
+        if kept is None:
+            raise RankerRejected(f"ranker of {ds} refused: {'; '.join(reasons)} (record: {rejected})")
+        return kept
     return json.loads((final / "report.json").read_text())

@@ -76,7 +76,10 @@ def _retrieval_line(report: dict[str, Any]) -> str:
 
 
 def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
-    """What the ranker job did for ``ds``: published, refused, skipped or missing, with NDCG@10.
+    """What the ranker job did for ``ds``: published, kept, refused, skipped or missing, with NDCG@10.
+
+    For ``kept`` (the day's model was refused and the champion ranker carried forward), the
+    reasons and NDCG@10 are those of the refused model, and ``kept_from`` names the champion.
 
     Args:
         settings: run settings (``data_root``).
@@ -86,7 +89,10 @@ def ranker_outcome(settings: Settings, ds: str) -> dict[str, Any]:
         ``{"status", "reasons", "ndcg@10"}`` (``ndcg@10`` as in the job's report, or ``{}``).
     """
     status, reasons, record = _recorded_outcome(settings, ds, "ranker")
-    return {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
+    outcome = {"status": status, "reasons": reasons, "ndcg@10": record.get("ndcg@10") or {}}
+    if status == "kept":
+        outcome["kept_from"] = record.get("kept_from")
+    return outcome
 
 
 def _recorded_outcome(settings: Settings, ds: str, artifact: str) -> tuple[str, list[str], dict[str, Any]]:
@@ -106,6 +112,10 @@ def _recorded_outcome(settings: Settings, ds: str, artifact: str) -> tuple[str, 
             if status == "published":
                 status = record.get("outcome", status)
             reasons = record.get("reasons") or ([record["reason"]] if "reason" in record else [])
+            if status == "kept" and isinstance(record.get("refused"), dict):
+                # A kept ranker's report is the champion's; today's refusal is under "refused".
+                reasons = record["refused"].get("reasons") or []
+                record = {**record, "ndcg@10": record["refused"].get("ndcg@10") or {}}
             return status, reasons, record
     return "missing", [], {}
 
@@ -141,12 +151,14 @@ def _policy_line(policy: dict[str, Any]) -> str:
 
 def _ranker_line(ranker: dict[str, Any]) -> str:
     line = f"  ranker: {ranker['status']}"
+    if ranker["status"] == "kept":
+        line += f" (the ranker of {ranker.get('kept_from')} serves; the day's model was refused)"
     for scope in ("observable", "truth"):
         figures = ranker["ndcg@10"].get(scope) or {}
         if "model" in figures:
             others = ", ".join(f"{name} {v['mean']:.3f}" for name, v in figures.items() if name != "model")
             line += f"; NDCG@10 {scope}: model {figures['model']['mean']:.3f} ({others})"
-    if ranker["status"] in ("refused", "skipped") and ranker["reasons"]:
+    if ranker["status"] in ("refused", "skipped", "kept") and ranker["reasons"]:
         line += f"; {ranker['reasons'][0]}"
     return line
 

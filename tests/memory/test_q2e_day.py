@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ltrr.config import load_settings
 from ltrr.memory.artifact import artifact_dir
 from ltrr.memory.day import build_q2e_day
 from ltrr.text import normalize_query
@@ -20,23 +19,14 @@ DAY1, DAY2 = START.isoformat(), (START + dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def world(spark, tmp_path_factory: pytest.TempPathFactory):
-    from ltrr.sim import simulate
-    from ltrr.validate.day import validate_day
-
-    tmp = tmp_path_factory.mktemp("q2e")
-    settings = load_settings(
-        data_root=tmp / "data",
-        state_dir=tmp / "state",
-        spark_shuffle_partitions=2,
-        q2e_window_days=7,
-    )
-    # Half the searches randomized, so two small days carry enough clicks to estimate the curve.
-    simulate(out=settings.data_root, start=START, days=2, scale="small", seed=5, randomized_share=0.5)
-    for ds in (DAY1, DAY2):
-        validate_day(spark, settings, ds, run_gx=False)
-    reports = {ds: build_q2e_day(spark, settings, ds) for ds in (DAY1, DAY2)}
-    return settings, reports
+def world(small_pipeline):
+    """The shared two-day world of ``tests/conftest.py`` (seed 5, half the searches randomized,
+    so two small days carry enough clicks to estimate the curve; 7-day memory window) and the
+    memory job's report of each day."""
+    reports = {
+        ds: json.loads((artifact_dir(small_pipeline.data_root, ds) / "report.json").read_text()) for ds in (DAY1, DAY2)
+    }
+    return small_pipeline, reports
 
 
 def test_artifact_layout_and_validation(world) -> None:

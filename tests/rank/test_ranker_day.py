@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import pytest
 
 from ltrr.bundle.sources import read_ranker
-from ltrr.orchestration.checks import DayRejected, require_ranker_outcome
+from ltrr.orchestration.checks import require_ranker_outcome
 from ltrr.rank.export import check_parity
 from ltrr.rank.ranker_day import RankerRejected, RankerSkipped, build_ranker_day
 from ltrr.zones import artifact_dir, validation_dir
@@ -59,8 +60,9 @@ def test_the_gate_refuses_a_model_that_cannot_learn(spark, world) -> None:
     assert not artifact_dir(world.data_root, DAY2, "ranker").exists()
     record = json.loads((validation_dir(world.data_root, DAY2) / "ranker_rejected.json").read_text())
     assert record["passed"] is False and record["reasons"]
-    with pytest.raises(DayRejected, match="ranker of 2026-01-06 refused"):
-        require_ranker_outcome(weak, DAY2)
+    # No earlier ranker to keep: the day's bundle ships without one (the gate records, not blocks).
+    outcome = require_ranker_outcome(weak, DAY2)
+    assert outcome["status"] == "refused" and "not above the best baseline" in outcome["reason"]
 
 
 def test_a_learned_model_is_published_with_parity_and_truth_metrics(spark, world) -> None:
@@ -99,3 +101,35 @@ def test_the_published_ranker_travels_in_the_bundle(spark, world) -> None:
     assert loaded is not None
     # Every required artifact of the day passed its gate: the bundle is promoted.
     assert result.promoted, result.reasons
+
+
+def test_a_refused_model_keeps_the_champion_ranker(spark, world, tmp_path) -> None:
+    # A copy of the world (the other tests share it), where the model of DAY2 plays the
+    # champion published the day before, and the model of DAY2 is then refused.
+    root = tmp_path / "data"
+    shutil.copytree(world.data_root, root)
+    local = world.model_copy(update={"data_root": root})
+    if not (artifact_dir(root, DAY2, "ranker") / "report.json").is_file():
+        build_ranker_day(spark, local, DAY2)
+    champion = artifact_dir(root, DAY1, "ranker")
+    shutil.move(artifact_dir(root, DAY2, "ranker"), champion)
+    weak = local.model_copy(update={"rank_num_boost_round": 1, "rank_min_data_in_leaf": 1_000_000})
+
+    report = build_ranker_day(spark, weak, DAY2)
+
+    kept = artifact_dir(root, DAY2, "ranker")
+    assert report["outcome"] == "kept" and report["kept_from"] == DAY1
+    assert any("not above the best baseline" in r for r in report["refused"]["reasons"])
+    for name in ("model.txt", "feature_spec.json", "golden.parquet", "metrics.json", "validation.json"):
+        assert (kept / name).read_bytes() == (champion / name).read_bytes(), name
+    assert (kept / "champion_report.json").read_bytes() == (champion / "report.json").read_bytes()
+    assert (validation_dir(root, DAY2) / "ranker_rejected.json").is_file()  # the refusal stays on record
+    assert check_parity(kept) <= 1e-9
+    facts = read_ranker(kept)
+    assert facts.passed and facts.metrics["outcome"] == "kept" and facts.metrics["refused_because"]
+    outcome = require_ranker_outcome(weak, DAY2)
+    assert outcome == {"status": "kept", "kept_from": DAY1, "refused_because": report["refused"]["reasons"]}
+    # A re-run of the refused day gives the same artifact bytes (the bundle's content hash holds).
+    before = {p.name: p.read_bytes() for p in kept.iterdir()}
+    build_ranker_day(spark, weak, DAY2)
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == before

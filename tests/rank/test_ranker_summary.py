@@ -41,3 +41,29 @@ def test_each_outcome_is_reported(settings: Settings) -> None:
         "ranker: published; NDCG@10 observable: model 0.629 (q2e 0.567); NDCG@10 truth: model 0.722 (logged 0.572)"
         in text
     )
+
+    kept = artifact_dir(root, "2026-01-08", "ranker")
+    kept.mkdir(parents=True)
+    refused_ndcg = {"observable": {"model": {"mean": 0.501}, "logged": {"mean": 0.612}}}
+    (kept / "report.json").write_text(
+        json.dumps(
+            {
+                "passed": True,
+                "reasons": [],
+                "ndcg@10": NDCG,
+                "outcome": "kept",
+                "kept_from": "2026-01-07",
+                "refused": {"reasons": ["blocked: CI low below logged"], "ndcg@10": refused_ndcg},
+            }
+        )
+    )
+    outcome = ranker_outcome(settings, "2026-01-08")
+    assert outcome == {
+        "status": "kept",
+        "reasons": ["blocked: CI low below logged"],
+        "ndcg@10": refused_ndcg,
+        "kept_from": "2026-01-07",
+    }
+    text = format_day_summary(day_summary(settings, "2026-01-08"))
+    assert "ranker: kept (the ranker of 2026-01-07 serves; the day's model was refused)" in text
+    assert "blocked: CI low below logged" in text

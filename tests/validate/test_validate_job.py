@@ -12,6 +12,7 @@ import pytest
 from validate_helpers import DS, count_rows, load_report, valid_day, write_raw
 
 from ltrr.config import Settings
+from tests.jvm import FAST_JVM_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = REPO / "jobs" / "validate_inputs.py"
@@ -26,7 +27,7 @@ def run_job(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         # a short-lived test JVM starts about twice as fast with the C1 JIT only
-        "PYSPARK_SUBMIT_ARGS": "--driver-java-options -XX:TieredStopAtLevel=1 pyspark-shell",
+        "PYSPARK_SUBMIT_ARGS": f"--driver-java-options '{FAST_JVM_OPTIONS}' pyspark-shell",
     }
     env.pop("PYSPARK_GATEWAY_PORT", None)
     return subprocess.run(
