@@ -7,6 +7,8 @@ Arms, all on the same replayed requests and the same bundle (only the plan choic
 - ``learned_ungated``: the policy the nightly job learned on the logs up to the day before,
   whether or not its safe-improvement gate let it serve, taking its most probable plan (no
   exploration): what serving it would have done, to tell the policy's worth from the gate's;
+- ``day0_rule``: the day-0 rule (the logging policy of day 0, without exploration): the
+  baseline a learned policy must beat;
 - ``uniform``: a plan drawn uniformly from the serving menu for each search;
 - ``static:<plan>``: the same plan for every search, for each plan of the menu and each
   single-strategy baseline;
@@ -26,6 +28,7 @@ from ltrr.sim.scales import make_rng
 
 LTRR = "ltrr"
 LEARNED_UNGATED = "learned_ungated"
+DAY0_RULE = "day0_rule"
 UNIFORM = "uniform"
 ORACLE = "oracle"
 STATIC = "static:"

@@ -370,6 +370,17 @@ def _summary_tables(results: dict, summary: dict) -> list[str]:
                 if summary.get("learned_ungated_hit_rate") is not None
                 else []
             ),
+            *(
+                [
+                    [
+                        "day-0 rule, no exploration (day0_rule)",
+                        _pct(summary.get("day0_rule_hit_rate")),
+                        _dec(summary.get("day0_rule_mean_candidates"), 1),
+                    ]
+                ]
+                if summary.get("day0_rule_hit_rate") is not None
+                else []
+            ),
         ],
     )
     verdict = _table(

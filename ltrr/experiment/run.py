@@ -236,12 +236,13 @@ class Experiment:
         return load_bundle(store.url_of(earlier[-1])) if earlier else None
 
     def _evaluate(self, entry: dict, bundle: Any, searcher_params: Any, day: dt.date) -> None:
+        import numpy as np
         import pyarrow.parquet as pq
 
         from ltrr.experiment.plan_outcomes import evaluated_plans, plan_outcomes
         from ltrr.experiment.served_value import served_policy_estimates
         from ltrr.retrieval.plans import menu_for
-        from ltrr.serving.searcher import Searcher
+        from ltrr.serving.searcher import Searcher, day0_rule_chooser
         from ltrr.sim.replay import WorldDay
         from ltrr.zones import partition_path
 
@@ -253,6 +254,10 @@ class Experiment:
         plans = evaluated_plans(runnable, sorted(searcher.strategies))
         previous = (day - dt.timedelta(days=1)).isoformat()
         ungated = self._ungated_chooser(searcher, previous)
+        # The day-0 rule without exploration: the logging policy a learned policy must beat.
+        choosers = {A.DAY0_RULE: day0_rule_chooser()}
+        if ungated is not None:
+            choosers[A.LEARNED_UNGATED] = ungated
         outcomes = plan_outcomes(
             searcher,
             world,
@@ -260,7 +265,7 @@ class Experiment:
             menu_size=len(runnable),
             max_ranked=self.params.max_ranked,
             seed=self.params.seed,
-            choosers={A.LEARNED_UNGATED: ungated} if ungated is not None else None,
+            choosers=choosers,
         )
         logged = pq.read_table(partition_path(root, "raw", "searches", entry["ds"]), columns=["search_id", "plan_id"])
         plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
@@ -273,6 +278,10 @@ class Experiment:
             outcomes, [plan_of[s] for s in outcomes.search_ids], seed=self.params.seed, day_ordinal=day.toordinal()
         )
         entry["arms"] = A.day_arms(outcomes, choices)
+        # How often each replayed chooser picks the plan that actually served the search.
+        entry["agreement_with_served"] = {
+            name: float(np.mean(choices[name] == choices[A.LTRR])) for name in outcomes.chosen
+        }
         entry["strategy_hit_rate"] = A.strategy_hit_rates(outcomes)
         entry["plans"] = list(outcomes.plan_ids)
         entry["menu_size"] = outcomes.menu_size
@@ -432,8 +441,11 @@ def summarize(results: dict) -> dict | None:
     gap = oracle["hit_rate"] - best_m["hit_rate"] if best_m else None
     gap_closed = (ltrr["hit_rate"] - best_m["hit_rate"]) / gap if gap and gap > 0 else None
     ungated = arms.get(A.LEARNED_UNGATED, {}).get("overall") or {}
+    day0 = arms.get(A.DAY0_RULE, {}).get("overall") or {}
     return {
         "ds": day["ds"],
+        "day0_rule_hit_rate": day0.get("hit_rate"),
+        "day0_rule_mean_candidates": day0.get("mean_candidates"),
         "learned_ungated_hit_rate": ungated.get("hit_rate"),
         "learned_ungated_mean_candidates": ungated.get("mean_candidates"),
         "ltrr_hit_rate": ltrr["hit_rate"],

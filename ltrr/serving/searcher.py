@@ -56,6 +56,17 @@ from ltrr.serving.engine import CandidateList, SearchOutcome, present
 from ltrr.serving.exploration import MenuExploration
 
 DAY0_VERSION = "day0"
+
+
+def day0_rule_chooser() -> EpsilonGreedyPolicy:
+    """The day-0 rule as a deterministic plan chooser (no exploration: ``MenuExploration`` adds it).
+
+    It serves when a bundle has no policy (or the policy is switched off), and it is the
+    experiment's ``day0_rule`` arm: the logging policy the learned policy must beat.
+    """
+    return EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
+
+
 LEXICAL_WEIGHT = 0.8
 POPULARITY_WEIGHT = 0.2
 CACHE_SIZE = 20_000
@@ -233,8 +244,7 @@ class Searcher:
 
     def _base_chooser(self) -> Any:
         if not self.bundle.has("policy") or not self.params.use_policy:
-            # The day-0 rule, deterministic: exploration comes from MenuExploration.
-            return EpsilonGreedyPolicy(DAY0_MENU, day0_greedy, 0.0, version=DAY0_VERSION)
+            return day0_rule_chooser()
 
         from ltrr.serving.plan_choice import LearnedPlanChooser
 

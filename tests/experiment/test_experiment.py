@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ltrr.config import load_settings
-from ltrr.experiment.arms import LEARNED_UNGATED, LTRR, ORACLE, UNIFORM
+from ltrr.experiment.arms import DAY0_RULE, LEARNED_UNGATED, LTRR, ORACLE, UNIFORM
 from ltrr.experiment.report import REPORT_SECTIONS
 from ltrr.experiment.run import Experiment, ExperimentParams
 
@@ -56,7 +56,7 @@ def test_every_day_is_served_measured_and_published(experiment) -> None:
     for day in results["days"][1:]:
         assert day["served_by"].startswith("bundle ")
         arms = day["arms"]
-        assert {LTRR, LEARNED_UNGATED, UNIFORM, ORACLE} <= set(arms)
+        assert {LTRR, LEARNED_UNGATED, DAY0_RULE, UNIFORM, ORACLE} <= set(arms)
         statics = [a for a in arms if a.startswith("static:")]
         assert "static:lex100" in statics and "static:mem100" in statics and len(statics) == len(day["plans"])
         n = arms[LTRR]["overall"]["searches"]
@@ -81,6 +81,19 @@ def test_every_day_is_served_measured_and_published(experiment) -> None:
     assert ope is not None and {"ips", "snips"} <= set(ope["estimates"])
     assert ope["realised"] is not None and ope["realised"]["n"] > 1000
     assert (out / "results.json").is_file()
+
+
+def test_the_day0_rule_arm_is_what_served_day_1(experiment) -> None:
+    # Day 1 is served by bundle 0, which has no policy: the day-0 rule plus 10 % uniform
+    # exploration over the menu. The day0_rule arm replays the rule alone, so it must agree
+    # with the logged plan on every search the exploration did not redraw (about 90 %).
+    results = experiment[0]
+    day = results["days"][1]
+    assert "policy: none" in day["served_by"]
+    # 90 % rule, plus the 10 % uniform redraws that land on the rule's plan by chance.
+    menu = day["menu_size"]
+    expected = 0.9 + 0.1 / menu
+    assert abs(day["agreement_with_served"][DAY0_RULE] - expected) < 0.03, (day["agreement_with_served"], expected)
 
 
 def test_oracle_is_never_below_any_arm(experiment) -> None:
