@@ -286,6 +286,14 @@ def format_experiment_summary(results: dict) -> str:
                 if s.get("learned_ungated_hit_rate") is not None
                 else []
             ),
+            *(
+                [
+                    f"  value (bandit reward per search): LTR&R {s['ltrr_value']:.4f}, "
+                    f"day-0 rule {s['day0_rule_value']:.4f}"
+                ]
+                if s.get("ltrr_value") is not None and s.get("day0_rule_value") is not None
+                else []
+            ),
             f"  lift {s['lift_points']:+.1f} points, gap to the oracle closed {gap}; goal "
             f"({s['goal']}) {'met' if s['goal_met'] else 'not met'}",
         ]

@@ -55,3 +55,32 @@ def test_config_prints_effective_settings(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert f"LTRR_DATA_ROOT={tmp_path / 'd'}" in proc.stdout.splitlines()
     assert "LTRR_SEED=11" in proc.stdout.splitlines()
+
+
+def test_experiment_summary_lines() -> None:
+    from ltrr.cli import format_experiment_summary
+
+    summary = {
+        "ds": "2026-01-07",
+        "ltrr_hit_rate": 0.597,
+        "ltrr_mean_candidates": 86.0,
+        "best_static_arm": "static:lex75_pop25",
+        "best_static_hit_rate": 0.647,
+        "best_static_mean_candidates": 98.0,
+        "uniform_hit_rate": 0.59,
+        "oracle_hit_rate": 0.747,
+        "oracle_mean_candidates": 34.0,
+        "learned_ungated_hit_rate": None,
+        "ltrr_value": 0.3812,
+        "day0_rule_value": 0.3901,
+        "lift_points": -5.0,
+        "gap_closed": None,
+        "goal": "+10 points",
+        "goal_met": False,
+    }
+    text = format_experiment_summary({"summary": summary})
+    assert "LTR&R       59.7% (86.0 candidates)" in text
+    assert "value (bandit reward per search): LTR&R 0.3812, day-0 rule 0.3901" in text
+    assert "without its gate" not in text
+    assert "lift -5.0 points, gap to the oracle closed n/a; goal (+10 points) not met" in text
+    assert format_experiment_summary({"summary": None}) == "no served day yet"

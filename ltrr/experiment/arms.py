@@ -93,6 +93,14 @@ def _rate_ci(values: np.ndarray) -> list[float | None]:
     return [max(0.0, p - half), min(1.0, p + half)]
 
 
+def _mean_ci(values: np.ndarray) -> list[float | None]:
+    """Normal-approximation 95% interval of a mean (None without two values)."""
+    if len(values) < 2:
+        return [None, None]
+    mean, half = float(values.mean()), Z95 * float(values.std(ddof=1)) / np.sqrt(len(values))
+    return [mean - half, mean + half]
+
+
 def _nanmean(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if len(finite) else None
@@ -108,7 +116,9 @@ def arm_metrics(outcomes: PlanOutcomes, choice: np.ndarray, rows: np.ndarray) ->
 
     Returns:
         ``{"searches", "hit_rate", "hit_ci", "mean_candidates", "engagement_rate", "ndcg10",
-        "ranked_searches"}`` (None where there is nothing to measure).
+        "value", "value_ci", "ranked_searches"}`` (None where there is nothing to measure).
+        ``value`` is the mean bandit reward on the ranked sample (``PlanOutcomes.reward``): the
+        policy's true value, the quantity its off-policy estimates estimate.
     """
     idx = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, np.int64)
     c = choice[idx]
@@ -116,6 +126,8 @@ def arm_metrics(outcomes: PlanOutcomes, choice: np.ndarray, rows: np.ndarray) ->
     ranked = outcomes.ranked[idx]
     engaged = outcomes.engaged[idx, c][ranked]
     ndcg = outcomes.ndcg10[idx, c][ranked]
+    reward = outcomes.reward[idx, c][ranked] if outcomes.reward is not None else np.array([])
+    reward = reward[np.isfinite(reward)]
     return {
         "searches": len(idx),
         "hit_rate": float(hit.mean()) if len(idx) else None,
@@ -123,6 +135,8 @@ def arm_metrics(outcomes: PlanOutcomes, choice: np.ndarray, rows: np.ndarray) ->
         "mean_candidates": float(outcomes.candidates[idx, c].mean()) if len(idx) else None,
         "engagement_rate": _nanmean(engaged),
         "ndcg10": _nanmean(ndcg),
+        "value": float(reward.mean()) if len(reward) else None,
+        "value_ci": _mean_ci(reward),
         "ranked_searches": int(ranked.sum()),
     }
 

@@ -11,8 +11,11 @@ replayed request (the same requests, catalog and artifacts as the served day):
   candidates are ranked by the bundle's ranker and the top 10 shown without randomization:
   **NDCG@10** against the world's true relevance, with the ideal DCG taken over the pool of every
   plan's candidates (so it does not depend on the plan: a plan that misses the wanted entity
-  scores lower), and **engaged**: whether the customer would play it ≥ 30 s, like or add a
-  result, drawn from the world's click model with the same random numbers for every plan.
+  scores lower), **engaged**: whether the customer would play it ≥ 30 s, like or add a
+  result, drawn from the world's click model with the same random numbers for every plan, and
+  **reward**: the bandit dataset's reward of that search (``sql/bandit/bandit_rows.sql``: the
+  best engaged result's label / 3, minus the cost per candidate row drawn), the quantity the
+  learned policy maximizes, so a policy's true value is read off the same draws.
 
 A policy is then just a choice of plan per search (``ltrr.experiment.arms``), and its metrics are
 read from these matrices: the comparison is paired, search by search.
@@ -48,6 +51,7 @@ _SHORT = {
 }
 _ENGAGING = np.array([ACTIONS.index(a) for a in ("like", "add")])
 _PLAY = ACTIONS.index("play")
+_SKIP = ACTIONS.index("skip")
 
 
 def single_strategy_plan(strategy: str, budget: int = SINGLE_BUDGET) -> Plan:
@@ -96,6 +100,8 @@ class PlanOutcomes:
         strategies: the strategies of ``strategy_hit``.
         chosen: chooser name -> ``(n,)`` plan column the chooser rates most probable per search
             (see ``plan_outcomes(choosers=...)``).
+        reward: ``(n, P)`` the bandit reward the search would have logged (NaN outside the
+            sample), or None when not measured.
     """
 
     plan_ids: tuple[str, ...]
@@ -112,6 +118,7 @@ class PlanOutcomes:
     strategy_hit: np.ndarray
     strategies: tuple[str, ...]
     chosen: dict[str, np.ndarray] = field(default_factory=dict)
+    reward: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.search_ids)
@@ -146,6 +153,7 @@ def plan_outcomes(
     max_ranked: int | None = 3000,
     seed: int = 0,
     choosers: Mapping[str, object] | None = None,
+    cost_per_candidate: float = 0.0,
 ) -> PlanOutcomes:
     """Run every plan on every replayed request of the day.
 
@@ -160,6 +168,8 @@ def plan_outcomes(
         choosers: named plan choosers (``menu`` and ``plan_probabilities(query, context,
             user_id)``, e.g. a ``LearnedPlanChooser``) whose most probable plan is recorded per
             search (``PlanOutcomes.chosen``); their plans must be among ``plans``.
+        cost_per_candidate: the bandit reward's cost per candidate row drawn
+            (``Settings.bandit_cost_per_candidate``).
 
     Returns:
         The outcomes.
@@ -173,6 +183,8 @@ def plan_outcomes(
     n_cand = np.zeros((n_total, n_plans), dtype=np.int64)
     ndcg = np.full((n_total, n_plans), np.nan)
     engaged = np.full((n_total, n_plans), np.nan)
+    grade = np.full((n_total, n_plans), np.nan)
+    drawn = np.zeros((n_total, n_plans), dtype=np.int64)
     strategy_hit = np.zeros((n_total, len(strategies)), dtype=bool)
     columns = {p.plan_id: i for i, p in enumerate(plans)}
     choosers = dict(choosers or {})
@@ -219,6 +231,7 @@ def plan_outcomes(
                 distinct = dict.fromkeys(cands.entity_ids)
                 hit[row, p] = wanted in distinct
                 n_cand[row, p] = len(distinct)
+                drawn[row, p] = len(cands)
                 if ranked_all[row]:
                     pool.update(distinct)
                     ranked = searcher.rank(query, user, request_context(req, i), cands)  # type: ignore[attr-defined]
@@ -226,7 +239,7 @@ def plan_outcomes(
             if ranked_all[row]:
                 pool_search += [i] * len(pool)
                 pool_entity += list(pool)
-        _score_ranked(world, chunk, offset, shown, pool_search, pool_entity, ranked_all, ndcg, engaged, seed)
+        _score_ranked(world, chunk, offset, shown, pool_search, pool_entity, ranked_all, (ndcg, engaged, grade), seed)
         offset += len(chunk)
     for j, column in single_column.items():
         if column is not None:
@@ -246,6 +259,7 @@ def plan_outcomes(
         strategy_hit=strategy_hit,
         strategies=strategies,
         chosen=chosen,
+        reward=grade - cost_per_candidate * drawn,
     )
 
 
@@ -257,11 +271,16 @@ def _score_ranked(
     pool_search: list[int],
     pool_entity: list[str],
     ranked_all: np.ndarray,
-    ndcg: np.ndarray,
-    engaged: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
     seed: int,
 ) -> None:
-    """NDCG@10 and engagement of every plan's shown lists in one chunk (fills the matrices)."""
+    """NDCG@10, engagement and engagement grade of every plan's shown lists in one chunk.
+
+    Fills ``out = (ndcg, engaged, grade)``. The grade is the bandit reward's: the best label
+    among the search's engaged results (``sql/rank/labels.sql``: like/add 3, play ≥ 30 s 2,
+    skip 0, any other engagement 1), divided by 3.
+    """
+    ndcg, engaged, grade = out
     n = len(chunk)
     rows = np.flatnonzero(ranked_all[offset : offset + n])
     if not len(rows):
@@ -286,10 +305,43 @@ def _score_ranked(
             good = np.isin(events.action, _ENGAGING) | ((events.action == _PLAY) & (events.amount_ms >= MIN_PLAY_MS))
             hit_search = np.zeros(n, dtype=bool)
             hit_search[events.search[good]] = True
+            best = best_labels(events, s_idx, n)
         else:
             dcg = np.zeros(n)
             hit_search = np.zeros(n, dtype=bool)
+            best = np.zeros(n)
         with np.errstate(invalid="ignore", divide="ignore"):
             values = np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), np.nan)
         ndcg[offset + rows, p] = values[rows]
         engaged[offset + rows, p] = hit_search[rows].astype(np.float64)
+        grade[offset + rows, p] = best[rows] / 3.0
+
+
+def best_labels(events: object, shown_search: np.ndarray, n: int) -> np.ndarray:
+    """Best graded label per search of the events on shown rows (``sql/rank/labels.sql``).
+
+    Args:
+        events: engagement events (``action``, ``amount_ms``, ``shown`` index into the shown rows).
+        shown_search: search index of every shown row.
+        n: number of searches.
+
+    Returns:
+        ``(n,)`` labels: per shown row like/add 3, else a play of at least ``MIN_PLAY_MS`` 2,
+        else a skip 0, else any other engagement 1; a row without events 0; the search's best.
+    """
+    rows = len(shown_search)
+    action, amount, shown = events.action, events.amount_ms, events.shown  # type: ignore[attr-defined]
+    flags = {}
+    for name, mask in (
+        ("like", np.isin(action, _ENGAGING)),
+        ("play", (action == _PLAY) & (amount >= MIN_PLAY_MS)),
+        ("skip", action == _SKIP),
+        ("any", np.ones(len(action), dtype=bool)),
+    ):
+        flag = np.zeros(rows, dtype=bool)
+        flag[shown[mask]] = True
+        flags[name] = flag
+    label = np.select([flags["like"], flags["play"], flags["skip"], flags["any"]], [3, 2, 0, 1], default=0)
+    best = np.zeros(n)
+    np.maximum.at(best, shown_search, label.astype(np.float64))
+    return best

@@ -333,56 +333,31 @@ def _errorbars(axes: Axes, xs: Sequence[float], points: Sequence[tuple[Any, Any,
 # --- section: summary ---------------------------------------------------------------------------
 
 
-def _summary_day_candidates(results: dict, summary: dict, arm: str) -> Any:
-    """The mean candidates of ``arm`` on the summary's day (the summary itself omits uniform's)."""
-    for day in _days(results):
-        if day.get("ds") == summary.get("ds"):
-            return _arm_overall(day, arm).get("mean_candidates")
-    return None
-
-
 def _summary_tables(results: dict, summary: dict) -> list[str]:
-    """The headline comparison (hit rate, candidates per arm) and the goal verdict."""
+    """The headline comparison (hit rate, candidates and true value per arm) and the goal verdict."""
     best = summary.get("best_static_arm")
-    arms = _table(
-        ["arm", "candidate hit rate", "mean candidates"],
-        [
-            ["LTR&R (ltrr)", _pct(summary.get("ltrr_hit_rate")), _dec(summary.get("ltrr_mean_candidates"), 1)],
+    day = next((d for d in _days(results) if d.get("ds") == summary.get("ds")), {})
+    rows = []
+    for label, arm in (
+        ("LTR&R (ltrr)", "ltrr"),
+        (f"best static plan ({best if best is not None else NA})", best),
+        ("uniform random", "uniform"),
+        ("oracle", "oracle"),
+        ("learned policy without its gate (learned_ungated)", "learned_ungated"),
+        ("day-0 rule, no exploration (day0_rule)", "day0_rule"),
+    ):
+        overall = _arm_overall(day, arm) if arm else {}
+        if not overall and arm in ("learned_ungated", "day0_rule"):
+            continue  # not measured on this day (older results, or no policy learned yet)
+        rows.append(
             [
-                f"best static plan ({best if best is not None else NA})",
-                _pct(summary.get("best_static_hit_rate")),
-                _dec(summary.get("best_static_mean_candidates"), 1),
-            ],
-            [
-                "uniform random",
-                _pct(summary.get("uniform_hit_rate")),
-                _dec(_summary_day_candidates(results, summary, "uniform"), 1),
-            ],
-            ["oracle", _pct(summary.get("oracle_hit_rate")), _dec(summary.get("oracle_mean_candidates"), 1)],
-            *(
-                [
-                    [
-                        "learned policy without its gate (learned_ungated)",
-                        _pct(summary.get("learned_ungated_hit_rate")),
-                        _dec(summary.get("learned_ungated_mean_candidates"), 1),
-                    ]
-                ]
-                if summary.get("learned_ungated_hit_rate") is not None
-                else []
-            ),
-            *(
-                [
-                    [
-                        "day-0 rule, no exploration (day0_rule)",
-                        _pct(summary.get("day0_rule_hit_rate")),
-                        _dec(summary.get("day0_rule_mean_candidates"), 1),
-                    ]
-                ]
-                if summary.get("day0_rule_hit_rate") is not None
-                else []
-            ),
-        ],
-    )
+                label,
+                _pct(overall.get("hit_rate")),
+                _dec(overall.get("mean_candidates"), 1),
+                _dec(overall.get("value"), 4),
+            ]
+        )
+    arms = _table(["arm", "candidate hit rate", "mean candidates", "value (bandit reward per search)"], rows)
     verdict = _table(
         ["", "value"],
         [

@@ -266,6 +266,7 @@ class Experiment:
             max_ranked=self.params.max_ranked,
             seed=self.params.seed,
             choosers=choosers,
+            cost_per_candidate=self.settings.bandit_cost_per_candidate,
         )
         logged = pq.read_table(partition_path(root, "raw", "searches", entry["ds"]), columns=["search_id", "plan_id"])
         plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
@@ -446,6 +447,9 @@ def summarize(results: dict) -> dict | None:
         "ds": day["ds"],
         "day0_rule_hit_rate": day0.get("hit_rate"),
         "day0_rule_mean_candidates": day0.get("mean_candidates"),
+        "day0_rule_value": day0.get("value"),
+        "ltrr_value": ltrr.get("value"),
+        "learned_ungated_value": ungated.get("value"),
         "learned_ungated_hit_rate": ungated.get("hit_rate"),
         "learned_ungated_mean_candidates": ungated.get("mean_candidates"),
         "ltrr_hit_rate": ltrr["hit_rate"],

@@ -50,6 +50,7 @@ def _outcomes(
     engaged: list[list[float]] | None = None,
     strategy_hit: list[list[bool]] | None = None,
     strategies: tuple[str, ...] = ("lexical",),
+    reward: list[list[float]] | None = None,
 ) -> PlanOutcomes:
     """PlanOutcomes from hand-written matrices (unranked, all 'direct'/'tail' unless told)."""
     hit_a = np.asarray(hit, dtype=bool)
@@ -68,6 +69,7 @@ def _outcomes(
         engaged=np.asarray(engaged, dtype=np.float64) if engaged is not None else np.full((n, p), NAN),
         strategy_hit=np.asarray(strategy_hit if strategy_hit is not None else [[False]] * n, dtype=bool),
         strategies=strategies,
+        reward=np.asarray(reward, dtype=np.float64) if reward is not None else None,
     )
 
 
@@ -249,8 +251,11 @@ def test_arm_metrics_all_searches_hand_worked() -> None:
         "mean_candidates",
         "engagement_rate",
         "ndcg10",
+        "value",
+        "value_ci",
         "ranked_searches",
     }
+    assert m["value"] is None and m["value_ci"] == [None, None]  # no reward measured
     assert m["searches"] == 5
     assert m["hit_rate"] == pytest.approx(0.6)
     # p = 0.6, n = 5: half width 1.96 * sqrt(0.24 / 5) = 0.4294 -> [0.1706, 1.0294], upper clipped to 1.
@@ -326,8 +331,26 @@ def test_arm_metrics_empty_rows() -> None:
         "mean_candidates": None,
         "engagement_rate": None,
         "ndcg10": None,
+        "value": None,
+        "value_ci": [None, None],
         "ranked_searches": 0,
     }
+
+
+def test_arm_value_is_the_mean_reward_of_its_plans_on_the_ranked_searches() -> None:
+    # Four searches, two plans; searches 0, 1 and 3 ranked. Rewards outside the sample are NaN.
+    outcomes = _outcomes(
+        [[T, F], [T, T], [F, F], [T, F]],
+        [[10, 20], [10, 20], [10, 20], [10, 20]],
+        plan_ids=("lex100", "pop100"),
+        ranked=[T, T, F, T],
+        reward=[[0.3, 0.1], [0.0, 0.6], [NAN, NAN], [0.9, 0.3]],
+    )
+    m = arm_metrics(outcomes, np.array([0, 1, 1, 0]), np.ones(4, dtype=bool))
+    # Plans chosen on ranked searches: 0 -> 0.3, 1 -> 0.6, 3 -> 0.9; mean 0.6, sd 0.3.
+    assert m["value"] == pytest.approx(0.6)
+    lo, hi = m["value_ci"]
+    assert (lo, hi) == pytest.approx((0.6 - Z95 * 0.3 / math.sqrt(3), 0.6 + Z95 * 0.3 / math.sqrt(3)))
 
 
 # ---------------------------------------------------------------------------------------------

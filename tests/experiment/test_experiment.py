@@ -65,6 +65,8 @@ def test_every_day_is_served_measured_and_published(experiment) -> None:
         for arm in arms.values():
             assert 0.0 <= arm["overall"]["hit_rate"] <= 1.0
             assert arm["overall"]["ndcg10"] is not None and 0.0 <= arm["overall"]["ndcg10"] <= 1.0
+            # The bandit reward: a grade in [0, 1] minus at most 0.0002 x 200 candidate rows.
+            assert arm["overall"]["value"] is not None and -0.04 <= arm["overall"]["value"] <= 1.0
         assert set(day["strategy_hit_rate"]["overall"]) == {
             "lexical",
             "memory",
