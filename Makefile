@@ -31,6 +31,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
+## Start the real Airflow services on 127.0.0.1 (UI, REST API, scheduler, dag-processor) with the DAG
+## loaded; prints the URL, login and how to backfill. Ctrl-C stops them (docs/deployment.md).
+airflow: setup
+	$(VENV)/bin/ltrr airflow
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check . || true

@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="print the effective settings")
 
+    airflow = sub.add_parser(
+        "airflow",
+        help="start the real Airflow services (api-server, scheduler, dag-processor) on 127.0.0.1 with the DAG "
+        "loaded, print the URL and login, stop them on Ctrl-C",
+    )
+    airflow.add_argument("--port", type=int, default=8080, help="port of the UI and REST API (default 8080)")
+
     exp = sub.add_parser(
         "experiment",
         help="closed-loop experiment: LTR&R served day after day against static plans, uniform and an oracle "
@@ -307,6 +314,94 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the Airflow services until Ctrl-C (``ltrr airflow``, ``make airflow``).
+
+    Exit codes: 0 stopped by Ctrl-C; 1 a service failed to start or exited.
+    """
+    import signal
+    import time
+
+    from ltrr.orchestration.local_run import DAG_ID
+    from ltrr.orchestration.services import AirflowServices, ServicesError
+    from ltrr.zones import raw_days
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # `kill <pid>` must stop the services too, not only Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    services = AirflowServices(settings, port=args.port)
+    print(f"starting Airflow (home {settings.airflow_home}) on {services.url} ...", flush=True)
+    try:
+        services.start()
+        token = services.token()
+        dag = services.wait_for_dag(DAG_ID, token)
+        days = raw_days(settings.data_root)
+        # The simulated days, or the days `ltrr run` would simulate.
+        first, last = (
+            (days[0], days[-1])
+            if days
+            else (
+                settings.sim_start.isoformat(),
+                (settings.sim_start + dt.timedelta(days=settings.sim_days - 1)).isoformat(),
+            )
+        )
+        body = json.dumps(
+            {
+                "dag_id": DAG_ID,
+                "from_date": f"{first}T00:00:00Z",
+                "to_date": f"{last}T00:00:00Z",
+                "max_active_runs": 1,
+                "reprocess_behavior": "none",
+            }
+        )
+        login = json.dumps({"username": services.username, "password": services.password})
+        auth = '-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json"'
+        paused = "paused" if dag.get("is_paused") else "unpaused"
+        print(
+            f"""
+Airflow is up in {services.startup_seconds:.0f} s: api-server, scheduler, dag-processor (LocalExecutor)
+  UI and REST API  {services.url}
+  username         {services.username}
+  password         {services.password}   (from {services.passwords_file})
+  logs             {services.log_dir}
+DAG {DAG_ID} is loaded ({paused}). Raw logs under {settings.data_root}: {", ".join(days) if days else "none yet"}
+
+Backfill {first}..{last} (both days included):
+  UI:   Dags -> {DAG_ID} -> Trigger -> Backfill; pick the dates, tick "Unpause {DAG_ID} on trigger",
+        Run Backfill (runs of a paused DAG never start).
+  REST: TOKEN=$(curl -s -X POST {services.url}/auth/token -H "Content-Type: application/json" \\
+          -d '{login}' | {sys.executable} -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+        curl -s -X PATCH {services.url}/api/v2/dags/{DAG_ID} {auth} -d '{{"is_paused": false}}'
+        curl -s -X POST {services.url}/api/v2/backfills {auth} \\
+          -d '{body}'
+        (POST {services.url}/api/v2/backfills/dry_run with the same body lists the days without running them)
+
+Ctrl-C stops every Airflow process.""",
+            flush=True,
+        )
+        while not services.exited():
+            time.sleep(1.0)
+        print(f"ltrr airflow: a service exited: {services.exited()}\n{services.logs_tail()}", file=sys.stderr)
+        return 1
+    except ServicesError as exc:
+        print(f"ltrr airflow: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping Airflow ...", flush=True)
+        return 0
+    finally:
+        # A second Ctrl-C must not cut the shutdown short and leave processes behind.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        was_running = bool(services.pids)
+        services.stop()
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous)
+        if was_running:
+            print("Airflow stopped.", flush=True)
+
+
 def cmd_inject_faults(settings: Settings, args: argparse.Namespace) -> int:
     """Corrupt a day's raw logs with a known number of bad rows of each kind."""
     from ltrr.faults import inject_bad_rows
@@ -338,6 +433,7 @@ COMMANDS = {
     "run": cmd_run,
     "summary": cmd_summary,
     "config": cmd_config,
+    "airflow": cmd_airflow,
     "experiment": cmd_experiment,
     "inject-faults": cmd_inject_faults,
     "bundle": cmd_bundle,
