@@ -302,18 +302,15 @@ def _score_ranked(
             np.add.at(dcg, s_idx, rel / np.log2(1 + pos))
             rng = make_rng(seed, STREAM_EVALUATION, world.day.toordinal(), chunk.chunk)  # the same for every plan
             events = world.engagements(chunk, s_idx, pos, ents, rng)
-            good = np.isin(events.action, _ENGAGING) | ((events.action == _PLAY) & (events.amount_ms >= MIN_PLAY_MS))
-            hit_search = np.zeros(n, dtype=bool)
-            hit_search[events.search[good]] = True
             best = best_labels(events, s_idx, n)
         else:
             dcg = np.zeros(n)
-            hit_search = np.zeros(n, dtype=bool)
             best = np.zeros(n)
         with np.errstate(invalid="ignore", divide="ignore"):
             values = np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), np.nan)
         ndcg[offset + rows, p] = values[rows]
-        engaged[offset + rows, p] = hit_search[rows].astype(np.float64)
+        # Engaged (a like, an add or a play of at least MIN_PLAY_MS) is a best label of 2 or more.
+        engaged[offset + rows, p] = (best[rows] >= 2).astype(np.float64)
         grade[offset + rows, p] = best[rows] / 3.0
 
 
