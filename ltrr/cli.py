@@ -296,7 +296,7 @@ def format_experiment_summary(results: dict) -> str:
             *(
                 [
                     f"  value (bandit reward per search): LTR&R {s['ltrr_value']:.4f}, "
-                    f"day-0 rule {s['day0_rule_value']:.4f}"
+                    f"day-0 rule {s['day0_rule_value']:.4f}" + _versus_line(s.get("ltrr_value_vs_day0_rule"))
                 ]
                 if s.get("ltrr_value") is not None and s.get("day0_rule_value") is not None
                 else []
@@ -305,6 +305,14 @@ def format_experiment_summary(results: dict) -> str:
             f"({s['goal']}) {'met' if s['goal_met'] else 'not met'}",
         ]
     )
+
+
+def _versus_line(versus: dict | None) -> str:
+    """``; difference +0.0123 [+0.0050, +0.0196]`` from a paired value difference, or ''."""
+    if not versus or versus.get("difference") is None or versus["ci"][0] is None:
+        return ""
+    low, high = versus["ci"]
+    return f"; difference {versus['difference']:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
 def cmd_config(settings: Settings, args: argparse.Namespace) -> int:

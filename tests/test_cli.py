@@ -73,6 +73,7 @@ def test_experiment_summary_lines() -> None:
         "learned_ungated_hit_rate": None,
         "ltrr_value": 0.3812,
         "day0_rule_value": 0.3901,
+        "ltrr_value_vs_day0_rule": {"difference": -0.0089, "ci": [-0.0150, -0.0028], "searches": 3000},
         "lift_points": -5.0,
         "gap_closed": None,
         "goal": "+10 points",
@@ -80,7 +81,10 @@ def test_experiment_summary_lines() -> None:
     }
     text = format_experiment_summary({"summary": summary})
     assert "LTR&R       59.7% (86.0 candidates)" in text
-    assert "value (bandit reward per search): LTR&R 0.3812, day-0 rule 0.3901" in text
+    assert (
+        "value (bandit reward per search): LTR&R 0.3812, day-0 rule 0.3901; difference -0.0089 [-0.0150, -0.0028]"
+        in text
+    )
     assert "without its gate" not in text
     assert "lift -5.0 points, gap to the oracle closed n/a; goal (+10 points) not met" in text
     assert format_experiment_summary({"summary": None}) == "no served day yet"

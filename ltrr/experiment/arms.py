@@ -141,6 +141,35 @@ def arm_metrics(outcomes: PlanOutcomes, choice: np.ndarray, rows: np.ndarray) ->
     }
 
 
+def value_difference(outcomes: PlanOutcomes, choice: np.ndarray, reference: np.ndarray) -> dict:
+    """Paired difference of two arms' true values on the same ranked searches.
+
+    Both arms are scored on the same searches with the same click-model draws, so the
+    per-search difference has far less variance than the two arms' own intervals suggest:
+    this is the figure that says whether a policy beats another.
+
+    Args:
+        outcomes: the day's plan outcomes (with ``reward``).
+        choice: ``(n,)`` the arm's plan column per search.
+        reference: ``(n,)`` the reference arm's plan column per search.
+
+    Returns:
+        ``{"difference", "ci", "searches"}``: the mean of reward(choice) − reward(reference)
+        over ranked searches where both rewards are finite, its normal 95% interval, and the
+        number of searches (None figures when there are none).
+    """
+    if outcomes.reward is None:
+        return {"difference": None, "ci": [None, None], "searches": 0}
+    rows = np.flatnonzero(outcomes.ranked)
+    diff = outcomes.reward[rows, choice[rows]] - outcomes.reward[rows, reference[rows]]
+    diff = diff[np.isfinite(diff)]
+    return {
+        "difference": float(diff.mean()) if len(diff) else None,
+        "ci": _mean_ci(diff),
+        "searches": len(diff),
+    }
+
+
 def grouped_metrics(outcomes: PlanOutcomes, choice: np.ndarray) -> dict:
     """An arm's metrics overall, by query kind (intent type) and by query class (head/torso/tail)."""
     everything = np.ones(len(outcomes), dtype=bool)

@@ -283,6 +283,12 @@ class Experiment:
         entry["agreement_with_served"] = {
             name: float(np.mean(choices[name] == choices[A.LTRR])) for name in outcomes.chosen
         }
+        # Paired true-value differences against the logging rule: issue 6's "beats the logging policy".
+        entry["value_vs_day0_rule"] = {
+            name: A.value_difference(outcomes, choice, choices[A.DAY0_RULE])
+            for name, choice in choices.items()
+            if name in (A.LTRR, A.LEARNED_UNGATED)
+        }
         entry["strategy_hit_rate"] = A.strategy_hit_rates(outcomes)
         entry["plans"] = list(outcomes.plan_ids)
         entry["menu_size"] = outcomes.menu_size
@@ -442,6 +448,7 @@ def summarize(results: dict) -> dict | None:
     gap = oracle["hit_rate"] - best_m["hit_rate"] if best_m else None
     gap_closed = (ltrr["hit_rate"] - best_m["hit_rate"]) / gap if gap and gap > 0 else None
     ungated = arms.get(A.LEARNED_UNGATED, {}).get("overall") or {}
+    versus = day.get("value_vs_day0_rule") or {}
     day0 = arms.get(A.DAY0_RULE, {}).get("overall") or {}
     return {
         "ds": day["ds"],
@@ -450,6 +457,8 @@ def summarize(results: dict) -> dict | None:
         "day0_rule_value": day0.get("value"),
         "ltrr_value": ltrr.get("value"),
         "learned_ungated_value": ungated.get("value"),
+        "ltrr_value_vs_day0_rule": versus.get(A.LTRR),
+        "learned_ungated_value_vs_day0_rule": versus.get(A.LEARNED_UNGATED),
         "learned_ungated_hit_rate": ungated.get("hit_rate"),
         "learned_ungated_mean_candidates": ungated.get("mean_candidates"),
         "ltrr_hit_rate": ltrr["hit_rate"],

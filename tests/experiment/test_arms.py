@@ -28,6 +28,7 @@ from ltrr.experiment.arms import (
     grouped_metrics,
     oracle_choice,
     strategy_hit_rates,
+    value_difference,
 )
 from ltrr.experiment.plan_outcomes import PlanOutcomes
 
@@ -483,3 +484,31 @@ def test_oracle_bounds_every_arm(seed: int) -> None:
     assert (cost[some] <= hitting_cost[some].min(axis=1)).all()
     # Where no plan hits, the oracle takes the cheapest plan overall.
     assert (cost[~some] == candidates[~some].min(axis=1)).all()
+
+
+def test_value_difference_is_paired_on_ranked_searches() -> None:
+    # Three searches ranked (0, 1, 3), search 2 not; two plans.
+    outcomes = _outcomes(
+        [[T, F], [T, T], [F, F], [T, F]],
+        [[10, 20], [10, 20], [10, 20], [10, 20]],
+        plan_ids=("lex100", "pop100"),
+        ranked=[T, T, F, T],
+        reward=[[0.3, 0.1], [0.0, 0.6], [NAN, NAN], [0.9, 0.3]],
+    )
+    arm = np.array([0, 1, 1, 0])  # rewards 0.3, 0.6, 0.9 on the ranked searches
+    reference = np.array([1, 0, 0, 1])  # rewards 0.1, 0.0, 0.3
+    d = value_difference(outcomes, arm, reference)
+    # Differences 0.2, 0.6, 0.6: mean 1.4 / 3; the interval from their sample sd.
+    diffs = [0.2, 0.6, 0.6]
+    mean = sum(diffs) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 2)
+    assert d["searches"] == 3
+    assert d["difference"] == pytest.approx(0.4666666666666667)
+    assert d["ci"] == pytest.approx([mean - Z95 * sd / math.sqrt(3), mean + Z95 * sd / math.sqrt(3)])
+    assert value_difference(outcomes, arm, arm)["difference"] == 0.0
+    no_reward = _outcomes([[T, F]], [[10, 20]], plan_ids=("lex100", "pop100"), ranked=[T])
+    assert value_difference(no_reward, np.array([0]), np.array([1])) == {
+        "difference": None,
+        "ci": [None, None],
+        "searches": 0,
+    }

@@ -96,6 +96,12 @@ def test_the_day0_rule_arm_is_what_served_day_1(experiment) -> None:
     menu = day["menu_size"]
     expected = 0.9 + 0.1 / menu
     assert abs(day["agreement_with_served"][DAY0_RULE] - expected) < 0.03, (day["agreement_with_served"], expected)
+    # The paired difference is taken on the same ranked searches as the two arms' values.
+    versus = day["value_vs_day0_rule"]["ltrr"]
+    ltrr, rule = (day["arms"][a]["overall"] for a in ("ltrr", DAY0_RULE))
+    assert versus["searches"] == ltrr["ranked_searches"] == rule["ranked_searches"]
+    assert versus["difference"] == pytest.approx(ltrr["value"] - rule["value"], abs=1e-12)
+    assert versus["ci"][0] <= versus["difference"] <= versus["ci"][1]
 
 
 def test_oracle_is_never_below_any_arm(experiment) -> None:
