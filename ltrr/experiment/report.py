@@ -333,6 +333,16 @@ def _errorbars(axes: Axes, xs: Sequence[float], points: Sequence[tuple[Any, Any,
 # --- section: summary ---------------------------------------------------------------------------
 
 
+def _versus(value: Any) -> str:
+    """A paired value difference as ``+0.0067 [+0.0021, +0.0113]``, or the not-measured mark."""
+    versus = _dict(value)
+    difference = _num(versus.get("difference"))
+    low, high = (_num(v) for v in _pair(versus.get("ci")))
+    if difference is None or low is None or high is None:
+        return NA
+    return f"{difference:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
 def _summary_tables(results: dict, summary: dict) -> list[str]:
     """The headline comparison (hit rate, candidates and true value per arm) and the goal verdict."""
     best = summary.get("best_static_arm")
@@ -355,9 +365,19 @@ def _summary_tables(results: dict, summary: dict) -> list[str]:
                 _pct(overall.get("hit_rate")),
                 _dec(overall.get("mean_candidates"), 1),
                 _dec(overall.get("value"), 4),
+                _versus(_dict(day.get("value_vs_day0_rule")).get(arm)),
             ]
         )
-    arms = _table(["arm", "candidate hit rate", "mean candidates", "value (bandit reward per search)"], rows)
+    arms = _table(
+        [
+            "arm",
+            "candidate hit rate",
+            "mean candidates",
+            "value (bandit reward per search)",
+            "value − day-0 rule (paired, 95% CI)",
+        ],
+        rows,
+    )
     verdict = _table(
         ["", "value"],
         [

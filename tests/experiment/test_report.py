@@ -50,6 +50,7 @@ def _served_day(ds: str, index: int, hits: dict[str, float]) -> dict:
         "served_by": f"bundle {ds}-abc123 (policy: published)",
         "policy_outcome": "published",
         "arms": {arm: _arm(hit, 80.0 + 10 * i) for i, (arm, hit) in enumerate(hits.items())},
+        "value_vs_day0_rule": {"ltrr": {"difference": 0.0067, "ci": [0.0021, 0.0113], "searches": 1100}},
         "strategy_hit_rate": {
             "overall": {s: 0.1 * (i + 1) for i, s in enumerate(STRATEGIES)},
             "by_query_kind": {kind: {s: 0.05 * (i + 1) for i, s in enumerate(STRATEGIES)} for kind in KINDS},
@@ -150,6 +151,8 @@ def test_full_report_has_sections_plots_and_formatted_numbers(results: dict, tmp
     assert "<code>ltrr experiment --days 3 --scale small --seed 5 --out X</code>" in summary
     # Uniform's mean candidates come from the summary day's arm (the summary does not carry them).
     assert "<td>uniform random</td><td>31.1%</td><td>90.0</td>" in summary
+    # The paired difference against the day-0 rule, signed, where it was measured.
+    assert "<td>+0.0067 [+0.0021, +0.0113]</td>" in summary
 
     # Per-day arm table: the CI is formatted like the rate.
     assert "[60.3%, 64.3%]" in page
