@@ -4,6 +4,8 @@ Arms, all on the same replayed requests and the same bundle (only the plan choic
 
 - ``ltrr``: the plan the served day actually used (the bundle's learned policy, or the day-0
   rule before one is published, plus serving exploration), read from the day's logs;
+- ``ltrr_greedy``: the bundle's learned policy (when it has one) taking its most probable plan,
+  without its softmax, its floor or serving exploration: what exploration costs;
 - ``learned_ungated``: the policy the nightly job learned on the logs up to the day before,
   whether or not its safe-improvement gate let it serve, taking its most probable plan (no
   exploration): what serving it would have done, to tell the policy's worth from the gate's;
@@ -23,10 +25,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ltrr.bandit.policy import softmax_with_floor
 from ltrr.experiment.plan_outcomes import PlanOutcomes
 from ltrr.sim.scales import make_rng
 
 LTRR = "ltrr"
+LTRR_GREEDY = "ltrr_greedy"
 LEARNED_UNGATED = "learned_ungated"
 DAY0_RULE = "day0_rule"
 UNIFORM = "uniform"
@@ -36,6 +40,8 @@ STREAM_UNIFORM_ARM = 12
 QUERY_KINDS = ("direct", "broad", "topic", "ambiguous")
 QUERY_CLASSES = ("head", "torso", "tail")
 Z95 = 1.959963984540054
+SWEEP_TEMPERATURES = (0.0, 0.005, 0.01, 0.02, 0.05)
+"""Softmax temperatures at which a learned policy's exact expected value is reported."""
 
 
 def oracle_choice(hit: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -167,6 +173,76 @@ def value_difference(outcomes: PlanOutcomes, choice: np.ndarray, reference: np.n
         "difference": float(diff.mean()) if len(diff) else None,
         "ci": _mean_ci(diff),
         "searches": len(diff),
+    }
+
+
+def softmax_policy_value(
+    outcomes: PlanOutcomes,
+    scores: np.ndarray,
+    reference: np.ndarray,
+    *,
+    temperature: float,
+    epsilon: float,
+    eta: float = 0.0,
+    eta_columns: Sequence[int] | None = None,
+) -> dict:
+    """Exact expected true value of a softmax-with-floor policy, from its scores.
+
+    The policy π = (1 − ε) softmax(s / T) + ε / |menu| (``ltrr.bandit.policy``), optionally mixed
+    with serving exploration (1 − η) π + η / |E| over the plan columns E (``MenuExploration``).
+    Its value on a search is Σ_plan π(plan) · reward(plan): an expectation over the policy's
+    draws, so it has no sampling noise from the plan draw, and any temperature can be compared
+    on the same searches.
+
+    Args:
+        outcomes: the day's plan outcomes (with ``reward``).
+        scores: ``(n, P)`` the policy's scores, NaN outside its menu (``chosen_scores``).
+        reference: ``(n,)`` the reference arm's plan column (the day-0 rule) for the paired difference.
+        temperature: softmax temperature T ≥ 0 (0: greedy).
+        epsilon: the policy's uniform floor share ε over its menu.
+        eta: serving exploration share η.
+        eta_columns: the plan columns serving exploration draws from (default: the policy's menu).
+
+    Returns:
+        ``{"temperature", "epsilon", "eta", "value", "value_ci", "mean_candidates", "vs_day0_rule"}``
+        over the ranked searches whose rewards are all finite (None figures when there are none).
+    """
+    if outcomes.reward is None or not outcomes.ranked.any():
+        return {
+            "temperature": temperature,
+            "epsilon": epsilon,
+            "eta": eta,
+            "value": None,
+            "value_ci": [None, None],
+            "mean_candidates": None,
+            "vs_day0_rule": {"difference": None, "ci": [None, None], "searches": 0},
+        }
+    rows = np.flatnonzero(outcomes.ranked)
+    menu = np.flatnonzero(np.isfinite(scores[rows[0]]))
+    probs = np.zeros((len(rows), scores.shape[1]))
+    probs[:, menu] = softmax_with_floor(scores[np.ix_(rows, menu)], temperature, epsilon)
+    if eta > 0.0:
+        explore = menu if eta_columns is None else np.asarray(eta_columns, dtype=np.int64)
+        probs *= 1.0 - eta
+        probs[:, explore] += eta / len(explore)
+    support = probs > 0.0
+    reward = outcomes.reward[rows]
+    usable = np.all(np.isfinite(reward) | ~support, axis=1)
+    value = np.where(support, probs * np.where(np.isfinite(reward), reward, 0.0), 0.0).sum(axis=1)[usable]
+    candidates = (probs * outcomes.candidates[rows]).sum(axis=1)[usable]
+    diff = value - reward[usable, reference[rows][usable]]
+    return {
+        "temperature": temperature,
+        "epsilon": epsilon,
+        "eta": eta,
+        "value": float(value.mean()) if len(value) else None,
+        "value_ci": _mean_ci(value),
+        "mean_candidates": float(candidates.mean()) if len(candidates) else None,
+        "vs_day0_rule": {
+            "difference": float(diff.mean()) if len(diff) else None,
+            "ci": _mean_ci(diff),
+            "searches": len(diff),
+        },
     }
 
 

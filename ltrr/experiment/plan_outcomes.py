@@ -100,6 +100,9 @@ class PlanOutcomes:
         strategies: the strategies of ``strategy_hit``.
         chosen: chooser name -> ``(n,)`` plan column the chooser rates most probable per search
             (see ``plan_outcomes(choosers=...)``).
+        chosen_scores: chooser name -> ``(n, P)`` the policy's scores s(x, plan) for choosers
+            that expose them (``plan_scores``; NaN in columns outside the chooser's menu), so a
+            softmax policy's exact expected value can be computed at any temperature.
         reward: ``(n, P)`` the bandit reward the search would have logged (NaN outside the
             sample), or None when not measured.
     """
@@ -119,6 +122,7 @@ class PlanOutcomes:
     strategies: tuple[str, ...]
     chosen: dict[str, np.ndarray] = field(default_factory=dict)
     reward: np.ndarray | None = None
+    chosen_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.search_ids)
@@ -167,7 +171,8 @@ def plan_outcomes(
         seed: seed of the evaluation's behaviour stream.
         choosers: named plan choosers (``menu`` and ``plan_probabilities(query, context,
             user_id)``, e.g. a ``LearnedPlanChooser``) whose most probable plan is recorded per
-            search (``PlanOutcomes.chosen``); their plans must be among ``plans``.
+            search (``PlanOutcomes.chosen``); their plans must be among ``plans``. A chooser
+            with ``plan_scores`` also has its scores recorded (``PlanOutcomes.chosen_scores``).
         cost_per_candidate: the bandit reward's cost per candidate row drawn
             (``Settings.bandit_cost_per_candidate``).
 
@@ -193,6 +198,8 @@ def plan_outcomes(
         for name, chooser in choosers.items()
     }
     chosen = {name: np.zeros(n_total, dtype=np.int64) for name in choosers}
+    scored = [name for name, chooser in choosers.items() if hasattr(chooser, "plan_scores")]
+    chosen_scores = {name: np.full((n_total, n_plans), np.nan) for name in scored}
     # A strategy's own hit is its single-strategy plan's hit when that plan is evaluated anyway.
     single_column: dict[int, int | None] = {}
     for j, strategy in enumerate(strategies):
@@ -223,6 +230,12 @@ def plan_outcomes(
                 ids, _ = searcher.retrieve(strategies[j], query, user, SINGLE_BUDGET)  # type: ignore[attr-defined]
                 strategy_hit[row, j] = wanted in ids
             for name, chooser in choosers.items():
+                if name in chosen_scores:
+                    # A softmax policy's most probable plan is its best-scored one.
+                    scores = chooser.plan_scores(query, request_context(req, i), user)  # type: ignore[attr-defined]
+                    chosen_scores[name][row, chooser_columns[name]] = scores
+                    chosen[name][row] = chooser_columns[name][int(np.argmax(scores))]
+                    continue
                 probs = chooser.plan_probabilities(query, request_context(req, i), user)  # type: ignore[attr-defined]
                 chosen[name][row] = chooser_columns[name][int(np.argmax(probs))]
             pool: dict[str, None] = {}
@@ -260,6 +273,7 @@ def plan_outcomes(
         strategies=strategies,
         chosen=chosen,
         reward=grade - cost_per_candidate * drawn,
+        chosen_scores=chosen_scores,
     )
 
 

@@ -242,6 +242,7 @@ class Experiment:
         from ltrr.experiment.plan_outcomes import evaluated_plans, plan_outcomes
         from ltrr.experiment.served_value import served_policy_estimates
         from ltrr.retrieval.plans import menu_for
+        from ltrr.serving.plan_choice import LearnedPlanChooser
         from ltrr.serving.searcher import Searcher, day0_rule_chooser
         from ltrr.sim.replay import WorldDay
         from ltrr.zones import partition_path
@@ -255,7 +256,10 @@ class Experiment:
         previous = (day - dt.timedelta(days=1)).isoformat()
         ungated = self._ungated_chooser(searcher, previous)
         # The day-0 rule without exploration: the logging policy a learned policy must beat.
-        choosers = {A.DAY0_RULE: day0_rule_chooser()}
+        choosers: dict[str, Any] = {A.DAY0_RULE: day0_rule_chooser()}
+        served = searcher.policy.base  # the bundle's chooser under serving exploration
+        if isinstance(served, LearnedPlanChooser):
+            choosers[A.LTRR_GREEDY] = served
         if ungated is not None:
             choosers[A.LEARNED_UNGATED] = ungated
         outcomes = plan_outcomes(
@@ -289,6 +293,7 @@ class Experiment:
             for name, choice in choices.items()
             if name in (A.LTRR, A.LEARNED_UNGATED)
         }
+        entry["policy_sweep"] = self._policy_sweep(outcomes, choosers, choices[A.DAY0_RULE], searcher.policy)
         entry["strategy_hit_rate"] = A.strategy_hit_rates(outcomes)
         entry["plans"] = list(outcomes.plan_ids)
         entry["menu_size"] = outcomes.menu_size
@@ -303,6 +308,34 @@ class Experiment:
             f"{entry['ds']}: evaluated {len(plans)} plans on {len(outcomes)} searches "
             f"({int(outcomes.ranked.sum())} ranked) in {entry['evaluation_seconds']:.0f} s"
         )
+
+    @staticmethod
+    def _policy_sweep(outcomes: Any, choosers: dict[str, Any], reference: Any, served: Any) -> dict:
+        """Each learned policy's exact expected value at the sweep's temperatures (its own floor).
+
+        For the served policy, also ``as_served``: its own temperature and floor under the
+        serving exploration, the distribution the ``ltrr`` arm's logged plans were drawn from.
+        """
+        sweep: dict[str, dict] = {}
+        for name, scores in outcomes.chosen_scores.items():
+            policy = choosers[name].policy
+            rows = {
+                f"T={t:g}": A.softmax_policy_value(outcomes, scores, reference, temperature=t, epsilon=policy.epsilon)
+                for t in A.SWEEP_TEMPERATURES
+            }
+            rows["greedy"] = A.softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0)
+            if name == A.LTRR_GREEDY:
+                rows["as_served"] = A.softmax_policy_value(
+                    outcomes,
+                    scores,
+                    reference,
+                    temperature=policy.temperature,
+                    epsilon=policy.epsilon,
+                    eta=served.eta,
+                    eta_columns=outcomes.plan_index([p.plan_id for p in served.menu]),
+                )
+            sweep[name] = {"policy_temperature": policy.temperature, "policy_epsilon": policy.epsilon, **rows}
+        return sweep
 
     def _ungated_chooser(self, searcher: Any, logs_ds: str) -> Any:
         """The policy learned on the bandit rows up to ``logs_ds``, gate or no gate (None without rows)."""

@@ -43,6 +43,11 @@ class LearnedPlanChooser:
         features = self.features(query, context, user_id)
         return self.policy.probabilities(self.policy.spec.encode_row(features))[0]
 
+    def plan_scores(self, query: str, context: Mapping[str, str], user_id: str = "") -> np.ndarray:
+        """The policy's scorer output s(x, plan) for every plan of the menu (its probabilities' logits)."""
+        features = self.features(query, context, user_id)
+        return self.policy.scores(self.policy.spec.encode_row(features))[0]
+
     def choose(
         self, query: str, context: Mapping[str, str], rng: np.random.Generator, user_id: str = ""
     ) -> tuple[Plan, float]:

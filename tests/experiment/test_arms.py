@@ -27,6 +27,7 @@ from ltrr.experiment.arms import (
     day_arms,
     grouped_metrics,
     oracle_choice,
+    softmax_policy_value,
     strategy_hit_rates,
     value_difference,
 )
@@ -512,3 +513,43 @@ def test_value_difference_is_paired_on_ranked_searches() -> None:
         "ci": [None, None],
         "searches": 0,
     }
+
+
+def test_softmax_policy_value_is_the_expectation_over_the_policy_draws() -> None:
+    # Two ranked searches, three evaluated plans; the policy's menu is plans 0 and 1 (plan 2 is
+    # outside it: NaN score). Rewards and candidates per plan are hand-written.
+    outcomes = _outcomes(
+        [[T, F, F], [F, T, F]],
+        [[10, 20, 30], [10, 20, 30]],
+        ranked=[T, T],
+        reward=[[0.5, 0.1, 0.9], [0.2, 0.6, 0.0]],
+    )
+    scores = np.array([[0.03, 0.01, NAN], [0.00, 0.02, NAN]])
+    reference = np.array([1, 0])  # the day-0 rule's rewards: 0.1 and 0.2
+    # Greedy, no floor: plan 0 then plan 1 -> 0.5 and 0.6.
+    greedy = softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0)
+    assert greedy["value"] == pytest.approx(0.55)
+    assert greedy["mean_candidates"] == pytest.approx(15.0)
+    assert greedy["vs_day0_rule"]["difference"] == pytest.approx(((0.5 - 0.1) + (0.6 - 0.2)) / 2)
+    # T = 0.01: both searches' score gap is 0.02, so the better plan has e^2 / (1 + e^2); floor
+    # 0.2 over the two menu plans adds 0.1 each.
+    q = math.exp(2) / (1 + math.exp(2))
+    p_best = 0.8 * q + 0.1
+    soft = softmax_policy_value(outcomes, scores, reference, temperature=0.01, epsilon=0.2)
+    v0 = p_best * 0.5 + (1 - p_best) * 0.1
+    v1 = p_best * 0.6 + (1 - p_best) * 0.2
+    assert soft["value"] == pytest.approx((v0 + v1) / 2)
+    assert soft["vs_day0_rule"]["difference"] == pytest.approx(((v0 - 0.1) + (v1 - 0.2)) / 2)
+    # Serving exploration eta = 0.3 over all three plans: (1 - eta) * greedy + 0.1 on each plan.
+    served = softmax_policy_value(
+        outcomes, scores, reference, temperature=0.0, epsilon=0.0, eta=0.3, eta_columns=[0, 1, 2]
+    )
+    w0 = 0.8 * 0.5 + 0.1 * 0.1 + 0.1 * 0.9
+    w1 = 0.1 * 0.2 + 0.8 * 0.6 + 0.1 * 0.0
+    assert served["value"] == pytest.approx((w0 + w1) / 2)
+    assert served["mean_candidates"] == pytest.approx(
+        (0.8 * 10 + 0.1 * 20 + 0.1 * 30 + 0.1 * 10 + 0.8 * 20 + 0.1 * 30) / 2
+    )
+    # Nothing ranked: no figures.
+    unranked = _outcomes([[T, F, F]], [[10, 20, 30]], ranked=[F], reward=[[NAN, NAN, NAN]])
+    assert softmax_policy_value(unranked, scores[:1], reference[:1], temperature=0.0, epsilon=0.0)["value"] is None

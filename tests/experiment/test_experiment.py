@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ltrr.config import load_settings
-from ltrr.experiment.arms import DAY0_RULE, LEARNED_UNGATED, LTRR, ORACLE, UNIFORM
+from ltrr.experiment.arms import DAY0_RULE, LEARNED_UNGATED, LTRR, LTRR_GREEDY, ORACLE, UNIFORM
 from ltrr.experiment.report import REPORT_SECTIONS
 from ltrr.experiment.run import Experiment, ExperimentParams
 
@@ -102,6 +102,27 @@ def test_the_day0_rule_arm_is_what_served_day_1(experiment) -> None:
     assert versus["searches"] == ltrr["ranked_searches"] == rule["ranked_searches"]
     assert versus["difference"] == pytest.approx(ltrr["value"] - rule["value"], abs=1e-12)
     assert versus["ci"][0] <= versus["difference"] <= versus["ci"][1]
+
+
+def test_policy_sweeps_agree_with_the_arms(experiment) -> None:
+    # The sweep's greedy row is the learned_ungated arm computed another way (expectation over
+    # the policy's scores instead of its recorded choice): the figures must be identical.
+    results = experiment[0]
+    for day in results["days"][1:]:
+        sweep = day["policy_sweep"][LEARNED_UNGATED]
+        arm = day["arms"][LEARNED_UNGATED]["overall"]
+        assert sweep["greedy"]["value"] == pytest.approx(arm["value"], abs=1e-12)
+        assert sweep["greedy"]["vs_day0_rule"]["difference"] == pytest.approx(
+            day["value_vs_day0_rule"][LEARNED_UNGATED]["difference"], abs=1e-12
+        )
+        assert set(sweep) >= {"T=0", "T=0.02", "greedy", "policy_temperature", "policy_epsilon"}
+        if LTRR_GREEDY in day["policy_sweep"]:
+            # The served policy's exact expectation and the ltrr arm's sampled plans estimate the
+            # same value; the sample's own interval bounds their gap.
+            as_served = day["policy_sweep"][LTRR_GREEDY]["as_served"]["value"]
+            ltrr = day["arms"][LTRR]["overall"]
+            half = (ltrr["value_ci"][1] - ltrr["value_ci"][0]) / 2
+            assert abs(as_served - ltrr["value"]) < 2 * half, (as_served, ltrr)
 
 
 def test_oracle_is_never_below_any_arm(experiment) -> None:
