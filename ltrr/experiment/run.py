@@ -311,30 +311,38 @@ class Experiment:
 
     @staticmethod
     def _policy_sweep(outcomes: Any, choosers: dict[str, Any], reference: Any, served: Any) -> dict:
-        """Each learned policy's exact expected value at the sweep's temperatures (its own floor).
+        """Each learned policy's exact expected value as it would serve, at the sweep's temperatures and its own.
 
-        For the served policy, also ``as_served``: its own temperature and floor under the
-        serving exploration, the distribution the ``ltrr`` arm's logged plans were drawn from.
+        Row ``T=t``: the policy at temperature t with its own floor ε, under the serving
+        exploration η over its menu and every runnable plan (``MenuExploration``), so the served
+        policy's row at its own temperature is the distribution its ``ltrr`` plans were drawn
+        from. Row ``greedy``: its most probable plan, no exploration at all (its arm's value).
         """
+        runnable = list(range(outcomes.menu_size))  # the first menu_size plans are the serving menu
         sweep: dict[str, dict] = {}
         for name, scores in outcomes.chosen_scores.items():
             policy = choosers[name].policy
+            menu = outcomes.plan_index(policy.plan_ids)
+            explored = sorted(set(menu.tolist()) | set(runnable))
             rows = {
-                f"T={t:g}": A.softmax_policy_value(outcomes, scores, reference, temperature=t, epsilon=policy.epsilon)
-                for t in A.SWEEP_TEMPERATURES
-            }
-            rows["greedy"] = A.softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0)
-            if name == A.LTRR_GREEDY:
-                rows["as_served"] = A.softmax_policy_value(
+                f"T={t:g}": A.softmax_policy_value(
                     outcomes,
                     scores,
                     reference,
-                    temperature=policy.temperature,
+                    temperature=t,
                     epsilon=policy.epsilon,
                     eta=served.eta,
-                    eta_columns=outcomes.plan_index([p.plan_id for p in served.menu]),
+                    eta_columns=explored,
                 )
-            sweep[name] = {"policy_temperature": policy.temperature, "policy_epsilon": policy.epsilon, **rows}
+                for t in sorted({*A.SWEEP_TEMPERATURES, policy.temperature})
+            }
+            rows["greedy"] = A.softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0)
+            sweep[name] = {
+                "policy_temperature": policy.temperature,
+                "policy_epsilon": policy.epsilon,
+                "serving_exploration": served.eta,
+                **rows,
+            }
         return sweep
 
     def _ungated_chooser(self, searcher: Any, logs_ds: str) -> Any:

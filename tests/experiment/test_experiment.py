@@ -117,9 +117,11 @@ def test_policy_sweeps_agree_with_the_arms(experiment) -> None:
         )
         assert set(sweep) >= {"T=0", "T=0.02", "greedy", "policy_temperature", "policy_epsilon"}
         if LTRR_GREEDY in day["policy_sweep"]:
-            # The served policy's exact expectation and the ltrr arm's sampled plans estimate the
-            # same value; the sample's own interval bounds their gap.
-            as_served = day["policy_sweep"][LTRR_GREEDY]["as_served"]["value"]
+            # The served policy's exact expectation (its own temperature, floor and the serving
+            # exploration) and the ltrr arm's sampled plans estimate the same value; the
+            # sample's own interval bounds their gap.
+            served = day["policy_sweep"][LTRR_GREEDY]
+            as_served = served[f"T={served['policy_temperature']:g}"]["value"]
             ltrr = day["arms"][LTRR]["overall"]
             half = (ltrr["value_ci"][1] - ltrr["value_ci"][0]) / 2
             assert abs(as_served - ltrr["value"]) < 2 * half, (as_served, ltrr)
