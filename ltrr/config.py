@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    spark_py_files: str = Field(
+        "",
+        description=(
+            "Comma-separated files the DAG passes to spark-submit as --py-files, e.g. the zip of ltrr built by "
+            "ltrr.orchestration.package.build_py_files, for clusters whose workers do not have ltrr installed. "
+            "Empty: none (local mode and images that contain ltrr need none)."
+        ),
+    )
+
     # --- simulated world ------------------------------------------------------------------
     seed: int = Field(7, description="Master random seed: the same seed gives the same world and logs.")
     sim_scale: SimScale = Field(
@@ -185,7 +194,9 @@ class Settings(BaseSettings):
     bandit_min_train_searches: int = Field(
         500, ge=1, description="Fewest training searches needed to learn a policy at all (else skipped, recorded)."
     )
-    bandit_temperature: float = Field(0.02, ge=0, description="Softmax temperature of the policy, in reward units.")
+    bandit_temperature: float = Field(
+        0.0, ge=0, description="Softmax temperature of the policy, in reward units (0: epsilon-greedy)."
+    )
     bandit_epsilon: float = Field(
         0.1, gt=0, le=1, description="Exploration floor: every plan keeps at least epsilon / |menu| probability."
     )

@@ -240,7 +240,8 @@ class PolicyParams:
 
     Attributes:
         temperature: softmax temperature (reward units; 0.02 means a plan 0.02 better in
-            expected reward gets e ≈ 2.7 times the probability).
+            expected reward gets e ≈ 2.7 times the probability). The default 0 is ε-greedy: on
+            the medium world it served 0.003–0.008 more true value than T = 0.02 (docs/bandit.md).
         epsilon: uniform exploration share (floor ε / |menu|).
         k_folds: reward model cross-fitting folds.
         reward: reward model booster parameters.
@@ -248,7 +249,7 @@ class PolicyParams:
         version: policy version string.
     """
 
-    temperature: float = 0.02
+    temperature: float = 0.0
     epsilon: float = 0.1
     k_folds: int = 5
     reward: BoosterParams = field(default_factory=BoosterParams)
