@@ -339,15 +339,19 @@ def test_arm_metrics_empty_rows() -> None:
     }
 
 
-def test_arm_value_is_the_mean_reward_of_its_plans_on_the_ranked_searches() -> None:
-    # Four searches, two plans; searches 0, 1 and 3 ranked. Rewards outside the sample are NaN.
-    outcomes = _outcomes(
+def _rewarded_outcomes() -> PlanOutcomes:
+    """Four searches, two plans; searches 0, 1 and 3 ranked. Rewards outside the sample are NaN."""
+    return _outcomes(
         [[T, F], [T, T], [F, F], [T, F]],
         [[10, 20], [10, 20], [10, 20], [10, 20]],
         plan_ids=("lex100", "pop100"),
         ranked=[T, T, F, T],
         reward=[[0.3, 0.1], [0.0, 0.6], [NAN, NAN], [0.9, 0.3]],
     )
+
+
+def test_arm_value_is_the_mean_reward_of_its_plans_on_the_ranked_searches() -> None:
+    outcomes = _rewarded_outcomes()
     m = arm_metrics(outcomes, np.array([0, 1, 1, 0]), np.ones(4, dtype=bool))
     # Plans chosen on ranked searches: 0 -> 0.3, 1 -> 0.6, 3 -> 0.9; mean 0.6, sd 0.3.
     assert m["value"] == pytest.approx(0.6)
@@ -488,14 +492,7 @@ def test_oracle_bounds_every_arm(seed: int) -> None:
 
 
 def test_value_difference_is_paired_on_ranked_searches() -> None:
-    # Three searches ranked (0, 1, 3), search 2 not; two plans.
-    outcomes = _outcomes(
-        [[T, F], [T, T], [F, F], [T, F]],
-        [[10, 20], [10, 20], [10, 20], [10, 20]],
-        plan_ids=("lex100", "pop100"),
-        ranked=[T, T, F, T],
-        reward=[[0.3, 0.1], [0.0, 0.6], [NAN, NAN], [0.9, 0.3]],
-    )
+    outcomes = _rewarded_outcomes()
     arm = np.array([0, 1, 1, 0])  # rewards 0.3, 0.6, 0.9 on the ranked searches
     reference = np.array([1, 0, 0, 1])  # rewards 0.1, 0.0, 0.3
     d = value_difference(outcomes, arm, reference)
