@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = Field(
         "", description="MLflow tracking/registry URI; empty means sqlite under state_dir."
     )
+    alert_webhook_url: str = Field(
+        "",
+        description="URL the nightly DAG POSTs a JSON record to when a task fails for good (empty: none).",
+    )
 
     # --- Spark ----------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master URL used by jobs and the spark_default connection.")
