@@ -63,6 +63,10 @@ backfilled on its own and gives the same result):
    it to ``champion`` (``ltrr.bundle.publish_day``, docs/bundle.md). A failed gate upstream
    means no publish at all, so the previous champion keeps serving.
 
+Spark steps run wherever ``spark_default`` points; on a cluster whose workers lack ltrr,
+``LTRR_SPARK_PY_FILES`` (a zip of ltrr, docs/deployment.md) is passed to each of them as
+``--py-files``.
+
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
 """
@@ -87,6 +91,10 @@ DRIVER_CONF = (
     if os.environ.get("LTRR_SPARK_DRIVER_JAVA_OPTIONS")
     else {}
 )
+# On a cluster whose workers do not have ltrr installed, the jobs ship it as ``--py-files``: a zip
+# built by ``ltrr.orchestration.package.build_py_files`` (``Settings.spark_py_files``; unset or
+# empty means none, as in local mode, where the venv has ltrr).
+PY_FILES = os.environ.get("LTRR_SPARK_PY_FILES") or None
 
 DEFAULT_ARGS = {
     "owner": "ltrr",
@@ -126,6 +134,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-validate-inputs-{{ ds }}",
     )
 
@@ -149,6 +158,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-build-q2e-{{ ds }}",
     )
 
@@ -172,6 +182,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-build-interactions-{{ ds }}",
     )
 
@@ -182,6 +193,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-train-embeddings-{{ ds }}",
     )
 
@@ -206,6 +218,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-build-training-set-{{ ds }}",
     )
 
@@ -229,6 +242,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-train-ranker-{{ ds }}",
     )
 
@@ -251,6 +265,7 @@ def ltrr_nightly() -> None:
         conn_id="spark_default",
         driver_memory=DRIVER_MEMORY,
         conf=DRIVER_CONF,
+        py_files=PY_FILES,
         name="ltrr-build-bandit-dataset-{{ ds }}",
     )
 

@@ -8,6 +8,7 @@ never from user text.
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 SQL_ROOT = Path(__file__).resolve().parent.parent / "sql"
@@ -28,10 +29,25 @@ def load_sql(name: str, **params: object) -> str:
     Raises:
         KeyError: when a placeholder has no value or a value has no placeholder.
     """
-    text = (SQL_ROOT / f"{name}.sql").read_text()
+    text = _read_text(SQL_ROOT / f"{name}.sql")
     wanted = set(_PARAM.findall(text))
     missing = wanted - params.keys()
     extra = params.keys() - wanted
     if missing or extra:
         raise KeyError(f"sql/{name}.sql: missing parameters {sorted(missing)}, unknown {sorted(extra)}")
     return _PARAM.sub(lambda m: str(params[m.group(1)]), text)
+
+
+def _read_text(path: Path) -> str:
+    """Read a file, also when it lies inside a zip on the path (ltrr imported from a zip).
+
+    Under ``spark-submit --py-files ltrr-<hash>.zip`` the driver imports ltrr from the zip, so
+    ``SQL_ROOT`` is ``<zip>/sql``; the zip built by ``ltrr.orchestration.package`` carries
+    ``sql/`` for that reason.
+    """
+    if not path.is_file():
+        for archive in path.parents:
+            if archive.is_file() and zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as opened:
+                    return opened.read(path.relative_to(archive).as_posix()).decode()
+    return path.read_text()

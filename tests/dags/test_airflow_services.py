@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 
 import psutil
 import pytest
 
 from ltrr.config import Settings
 from ltrr.orchestration.services import AirflowServices, free_port
+from tests.listeners import listening
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,6 @@ BACKFILL = {
     "max_active_runs": 1,
     "reprocess_behavior": "none",
 }
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _alive(pid: int) -> bool:
@@ -114,5 +108,5 @@ def test_services_serve_the_dag_and_stop_cleanly(settings: Settings) -> None:
 
     assert spawned
     assert [pid for pid in spawned if _alive(pid)] == []
-    assert not _listening(port)
+    assert not listening(port)
     services.stop()  # idempotent
