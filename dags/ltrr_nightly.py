@@ -67,6 +67,11 @@ Spark steps run wherever ``spark_default`` points; on a cluster whose workers la
 ``LTRR_SPARK_PY_FILES`` (a zip of ltrr, docs/deployment.md) is passed to each of them as
 ``--py-files``.
 
+Every gate emits its artifact as an Airflow asset (``ltrr://artifacts/<name>``) and
+``publish_bundle`` emits ``ltrr://bundles/published``, so downstream DAGs can be scheduled on
+a published bundle. A task that fails for good calls ``record_failure`` (``ltrr.orchestration.alerts``:
+a line in ``<state_dir>/alerts/task_failures.jsonl`` and, when set, ``LTRR_ALERT_WEBHOOK_URL``).
+
 Kept thin on purpose: no heavy imports (pyspark, great_expectations, ...) and no I/O at
 parse time; ``ltrr`` is imported inside the tasks.
 """
@@ -78,7 +83,7 @@ import os
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
 JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 # spark-submit sizes the driver JVM before the job's code runs, so the setting must travel on
@@ -96,8 +101,27 @@ DRIVER_CONF = (
 # empty means none, as in local mode, where the venv has ltrr).
 PY_FILES = os.environ.get("LTRR_SPARK_PY_FILES") or None
 
+# What each night produces, as Airflow assets: each gate emits its artifact's event once the
+# day's artifact passed validation, and ``publish_bundle`` emits ``ltrr_bundle`` when a bundle
+# was published. Serving teams can schedule on it (``schedule=[Asset("ltrr://bundles/published")]``)
+# instead of polling the store. The URIs name the logical artifact; where it lives depends on
+# ``LTRR_DATA_ROOT`` and ``LTRR_BUNDLE_STORE``.
+ARTIFACTS = ("clean_logs", "q2e", "embeddings", "training_set", "ranker", "bandit_dataset", "policy", "retrieval")
+ASSETS = {name: Asset(uri=f"ltrr://artifacts/{name}", name=f"ltrr_{name}") for name in ARTIFACTS}
+BUNDLE = Asset(uri="ltrr://bundles/published", name="ltrr_bundle")
+
+
+def record_failure(context: dict) -> None:
+    """``on_failure_callback``: record a task that failed for good (``ltrr.orchestration.alerts``)."""
+    from ltrr.config import load_settings
+    from ltrr.orchestration.alerts import record_task_failure
+
+    record_task_failure(load_settings(), context)
+
+
 DEFAULT_ARGS = {
     "owner": "ltrr",
+    "on_failure_callback": record_failure,
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=1),
     "retry_exponential_backoff": True,
@@ -138,7 +162,7 @@ def ltrr_nightly() -> None:
         name="ltrr-validate-inputs-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["clean_logs"]])
     def validation_gate(ds: str | None = None) -> dict:
         """Stop the run, without retries, when validation rejected the day."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -162,7 +186,7 @@ def ltrr_nightly() -> None:
         name="ltrr-build-q2e-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["q2e"]])
     def memory_gate(ds: str | None = None) -> dict:
         """Stop the run, without retries, when the memory table failed validation."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -197,7 +221,7 @@ def ltrr_nightly() -> None:
         name="ltrr-train-embeddings-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["embeddings"]])
     def embeddings_gate(ds: str | None = None) -> dict:
         """Stop the run, without retries, when the recall gate or validation rejected the embeddings."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -222,7 +246,7 @@ def ltrr_nightly() -> None:
         name="ltrr-build-training-set-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["training_set"]])
     def training_set_gate(ds: str | None = None) -> dict:
         """Stop the run, without retries, when the day's training rows failed validation."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -246,7 +270,7 @@ def ltrr_nightly() -> None:
         name="ltrr-train-ranker-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["ranker"]])
     def ranker_gate(ds: str | None = None) -> dict:
         """Return the ranker job's recorded outcome (published, kept, refused or skipped); fail when it left none.
 
@@ -269,7 +293,7 @@ def ltrr_nightly() -> None:
         name="ltrr-build-bandit-dataset-{{ ds }}",
     )
 
-    @task(retries=0)
+    @task(retries=0, outlets=[ASSETS["bandit_dataset"]])
     def bandit_dataset_gate(ds: str | None = None) -> dict:
         """Stop the run, without retries, when the day's bandit rows failed validation."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -282,7 +306,7 @@ def ltrr_nightly() -> None:
         except DayRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
-    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5), outlets=[ASSETS["policy"]])
     def train_policy(ds: str | None = None) -> dict:
         """Learn the plan policy, estimate it off-policy on ``ds`` and gate it; a refusal keeps the champion."""
         from ltrr.bandit.policy_day import PolicySkipped, train_policy_day
@@ -294,7 +318,7 @@ def ltrr_nightly() -> None:
             return {"outcome": "skipped", "reason": str(exc)}
         return {"outcome": report["outcome"], "reasons": report["reasons"], "gate": report["gate"]}
 
-    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5), outlets=[ASSETS["retrieval"]])
     def build_retrieval(ds: str | None = None) -> dict:
         """Build the retrieval artifact (catalog, lexical/semantic indexes, counters); a refusal stops the run."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -308,7 +332,7 @@ def ltrr_nightly() -> None:
             raise AirflowFailException(str(exc)) from None
         return {"entities": report["entities"], "counters": report["counters"], "lexical": report["lexical"]}
 
-    @task(retries=1, retry_delay=dt.timedelta(minutes=5))
+    @task(retries=1, retry_delay=dt.timedelta(minutes=5), inlets=list(ASSETS.values()), outlets=[BUNDLE])
     def publish_bundle(ds: str | None = None) -> dict:
         """Publish the day's artifacts as one verified, versioned bundle (MLflow candidate/champion)."""
         from ltrr.bundle import publish_day

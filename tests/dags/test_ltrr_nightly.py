@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ltrr.config import Settings, load_settings
+from ltrr.orchestration.alerts import read_failures
 from ltrr.orchestration.local_run import airflow_env, run_dag_locally
 from ltrr.schemas import LOG_TABLES
 from ltrr.zones import artifact_dir, partition_path, validation_dir
@@ -35,6 +36,9 @@ print(json.dumps({
     "catchup": dag.catchup if dag else None,
     "tasks": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} if dag else {},
     "retries": {t.task_id: t.retries for t in dag.tasks} if dag else {},
+    "outlets": {t.task_id: sorted(a.uri for a in t.outlets) for t in dag.tasks if t.outlets} if dag else {},
+    "inlets": {t.task_id: sorted(a.uri for a in t.inlets) for t in dag.tasks if t.inlets} if dag else {},
+    "failure_callbacks": sorted(t.task_id for t in dag.tasks if t.on_failure_callback) if dag else [],
 }))
 """
 
@@ -103,6 +107,25 @@ def test_dag_shape(dag_info: dict) -> None:
     assert dag_info["retries"]["build_q2e"] >= 1
     assert dag_info["retries"]["build_interactions"] >= 1
     assert dag_info["retries"]["train_embeddings"] >= 1
+
+
+def test_gates_emit_assets_and_every_task_reports_failures(dag_info: dict) -> None:
+    artifacts = {
+        "validation_gate": "clean_logs",
+        "memory_gate": "q2e",
+        "embeddings_gate": "embeddings",
+        "training_set_gate": "training_set",
+        "ranker_gate": "ranker",
+        "bandit_dataset_gate": "bandit_dataset",
+        "train_policy": "policy",
+        "build_retrieval": "retrieval",
+    }
+    expected = {task: [f"ltrr://artifacts/{name}"] for task, name in artifacts.items()}
+    expected["publish_bundle"] = ["ltrr://bundles/published"]
+    assert dag_info["outlets"] == expected
+    # The bundle is made of every artifact the gates emitted.
+    assert dag_info["inlets"] == {"publish_bundle": sorted(f"ltrr://artifacts/{n}" for n in artifacts.values())}
+    assert dag_info["failure_callbacks"] == sorted(dag_info["tasks"])
 
 
 def _rows(path: Path) -> int:
@@ -215,3 +238,7 @@ def test_dag_fails_at_the_gate_when_the_day_is_rejected(simulated_day: tuple[Set
     assert result.task_states["build_training_set"] == "upstream_failed"
     assert result.task_states["build_bandit_dataset"] == "upstream_failed"
     assert "threshold" in log
+    # The gate's failure was recorded for the operators (ltrr.orchestration.alerts).
+    failures = read_failures(strict)
+    assert [f["task_id"] for f in failures] == ["validation_gate"], failures
+    assert failures[0]["ds"] == ds and "threshold" in failures[0]["error"]
