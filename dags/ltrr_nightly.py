@@ -103,7 +103,7 @@ PY_FILES = os.environ.get("LTRR_SPARK_PY_FILES") or None
 
 # What each night produces, as Airflow assets: each gate emits its artifact's event once the
 # day's artifact passed validation, and ``publish_bundle`` emits ``ltrr_bundle`` when a bundle
-# was published. Serving teams can schedule on it (``schedule=[Asset("ltrr://bundles/published")]``)
+# was published. Serving teams can schedule on it (``Asset.ref(name="ltrr_bundle")``)
 # instead of polling the store. The URIs name the logical artifact; where it lives depends on
 # ``LTRR_DATA_ROOT`` and ``LTRR_BUNDLE_STORE``.
 ARTIFACTS = ("clean_logs", "q2e", "embeddings", "training_set", "ranker", "bandit_dataset", "policy", "retrieval")
