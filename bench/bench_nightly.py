@@ -77,7 +77,7 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed: int) -> dict:
+def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed: int, driver_memory: str) -> dict:
     """Simulate (if needed) and run every day's nightly of one scale; returns its figures."""
     import pyarrow.parquet as pq
     from pyspark.sql import SparkSession
@@ -94,6 +94,7 @@ def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed:
         state_dir=root / "state",
         bundle_store=str(root / "bundles"),
         spark_master=master,
+        spark_driver_memory=driver_memory,
         sim_scale=scale,
     )
     start = settings.sim_start
@@ -164,11 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ltrr-bench-nightly"))
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g; medium fails with 2g)")
     parser.add_argument("--no-input-gx", action="store_true", help="skip the input-validation GX suites")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        figures = run_scale(args.child, args.days, args.out, args.master, not args.no_input_gx, args.seed)
+        figures = run_scale(
+            args.child, args.days, args.out, args.master, not args.no_input_gx, args.seed, args.driver_memory
+        )
         print("RESULT " + json.dumps(figures), flush=True)
         return 0
     results = []
@@ -184,13 +188,19 @@ def main(argv: list[str] | None = None) -> int:
             str(args.out),
             "--master",
             args.master,
+            "--driver-memory",
+            args.driver_memory,
             "--seed",
             str(args.seed),
         ] + (["--no-input-gx"] if args.no_input_gx else [])
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
-            print(f"{scale}: failed (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
+            errors = [line for line in proc.stderr.splitlines() if "Error" in line and not line.startswith("\tat ")]
+            print(
+                f"{scale}: failed (exit {proc.returncode})\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-20:]),
+                file=sys.stderr,
+            )
             return 1
         results.append(json.loads(lines[-1][len("RESULT ") :]))
         _print_scale(results[-1])
