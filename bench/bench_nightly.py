@@ -165,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ltrr-bench-nightly"))
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g; medium fails with 2g)")
+    parser.add_argument(
+        "--driver-memory",
+        default="4g",
+        help="Spark driver memory (default 4g, as medium experiments use; a 2g run failed on medium)",
+    )
     parser.add_argument("--no-input-gx", action="store_true", help="skip the input-validation GX suites")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
