@@ -241,7 +241,7 @@ class PolicyParams:
     Attributes:
         temperature: softmax temperature (reward units; 0.02 means a plan 0.02 better in
             expected reward gets e ≈ 2.7 times the probability). The default 0 is ε-greedy: on
-            the medium world it served 0.003–0.008 more true value than T = 0.02 (docs/bandit.md).
+            the medium world it served 0.003–0.012 more true value than T = 0.02 (docs/bandit.md).
         epsilon: uniform exploration share (floor ε / |menu|).
         k_folds: reward model cross-fitting folds.
         reward: reward model booster parameters.
