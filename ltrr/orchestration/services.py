@@ -414,12 +414,7 @@ class AirflowServices:
         Returns:
             One block per log file that exists.
         """
-        blocks = []
-        for name in ("db-migrate", *SERVICE_NAMES):
-            path = self.log_path(name)
-            if path.is_file():
-                blocks.append(f"--- {path} (last {lines} lines) ---\n{_tail(path, lines)}")
-        return "\n".join(blocks)
+        return logs_tail([self.log_path(name) for name in ("db-migrate", *SERVICE_NAMES)], lines)
 
     def __enter__(self) -> AirflowServices:
         return self.start()
@@ -459,6 +454,11 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 def _signal_process(proc: psutil.Process, sig: signal.Signals) -> None:
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         proc.send_signal(sig)
+
+
+def logs_tail(paths: list[Path], lines: int = 30) -> str:
+    """The last ``lines`` lines of each existing log file, one headed block per file (for error messages)."""
+    return "\n".join(f"--- {path} (last {lines} lines) ---\n{_tail(path, lines)}" for path in paths if path.is_file())
 
 
 def _tail(path: Path, lines: int = 30) -> str:

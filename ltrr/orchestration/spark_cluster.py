@@ -32,7 +32,7 @@ from typing import Any
 
 import psutil
 
-from ltrr.orchestration.services import HOST, free_port, http_json, port_in_use
+from ltrr.orchestration.services import HOST, free_port, http_json, logs_tail, port_in_use
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -289,13 +289,7 @@ class StandaloneCluster:
         Returns:
             One block per log file that exists.
         """
-        blocks = []
-        for name in DAEMON_NAMES:
-            path = self.log_path(name)
-            if path.is_file():
-                text = path.read_text(errors="replace").splitlines()[-lines:]
-                blocks.append(f"--- {path} (last {lines} lines) ---\n" + "\n".join(text))
-        return "\n".join(blocks)
+        return logs_tail([self.log_path(name) for name in DAEMON_NAMES], lines)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop every process started here: SIGTERM each group, wait, then SIGKILL what is left.
