@@ -311,30 +311,7 @@ class AirflowServices:
         """
         if not self.processes:
             return
-        procs = list(self.processes.values())
-        family: list[psutil.Process] = []
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                family.extend(psutil.Process(proc.pid).children(recursive=True))
-        for proc in procs:
-            _signal_group(proc.pid, signal.SIGTERM)
-        for child in family:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
-                if os.getpgid(child.pid) not in self.pids.values():  # outside the groups signalled above
-                    child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
-        for proc in procs:
-            _signal_group(proc.pid, signal.SIGKILL)  # stragglers in the group (no-op when it is gone)
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        for child in alive:
-            _signal_process(child, signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=5)
+        stop_process_groups(list(self.processes.values()), timeout)
         self.processes.clear()
 
     def token(self) -> str:
@@ -454,6 +431,44 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 def _signal_process(proc: psutil.Process, sig: signal.Signals) -> None:
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         proc.send_signal(sig)
+
+
+def stop_process_groups(procs: list[subprocess.Popen], timeout: float) -> None:
+    """SIGTERM each process's group (in the given order) and every descendant outside those groups,
+    wait up to ``timeout`` seconds, then SIGKILL what is left and reap it.
+
+    Descendants are listed before any signal, because children that put themselves in process
+    groups of their own (Airflow's task processes, Spark's Python workers) would escape a
+    group signal.
+
+    Args:
+        procs: processes started with ``start_new_session=True`` (each leads its group).
+        timeout: seconds to wait after SIGTERM before killing.
+    """
+    groups = {proc.pid for proc in procs}
+    family: list[psutil.Process] = []
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            family.extend(psutil.Process(proc.pid).children(recursive=True))
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGTERM)
+    for child in family:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+            if os.getpgid(child.pid) not in groups:  # outside the groups signalled above
+                child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGKILL)  # stragglers in the group (no-op when it is gone)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    for child in alive:
+        _signal_process(child, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=5)
 
 
 def logs_tail(paths: list[Path], lines: int = 30) -> str:

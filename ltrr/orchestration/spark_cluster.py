@@ -30,9 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import psutil
-
-from ltrr.orchestration.services import HOST, free_port, http_json, logs_tail, port_in_use
+from ltrr.orchestration.services import HOST, free_port, http_json, logs_tail, port_in_use, stop_process_groups
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -303,33 +301,8 @@ class StandaloneCluster:
         """
         if not self.processes:
             return
-        procs = list(self.processes.values())
-        groups = {proc.pid for proc in procs}
-        family: list[psutil.Process] = []
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                family.extend(psutil.Process(proc.pid).children(recursive=True))
         # The worker first: it then stops its executors while the master is still there.
-        for proc in reversed(procs):
-            _signal_group(proc.pid, signal.SIGTERM)
-        for child in family:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
-                if os.getpgid(child.pid) not in groups:
-                    child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
-        for proc in procs:
-            _signal_group(proc.pid, signal.SIGKILL)  # stragglers in the group (no-op when it is gone)
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        for child in alive:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                child.send_signal(signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=5)
+        stop_process_groups(list(reversed(self.processes.values())), timeout)
         self.processes.clear()
 
     def __enter__(self) -> StandaloneCluster:
