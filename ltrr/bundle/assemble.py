@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ltrr.bundle.errors import NothingToPublishError
-from ltrr.bundle.hashing import content_hash, copy_and_hash, volatile_json_digest
+from ltrr.bundle.hashing import content_hash, copy_and_hash, parquet_content_digest, volatile_json_digest
 from ltrr.bundle.lineage import code_version, input_lineage
 from ltrr.bundle.manifest import FORMAT_VERSION, FileEntry, Manifest, bundle_version, check_suffix
 from ltrr.bundle.sources import ARTIFACT_KINDS, ArtifactFacts, ArtifactKind
@@ -74,8 +74,12 @@ class _Collector:
         digest, size = copy_and_hash(src, target)
         if rendering_of is not None:
             content = volatile_json_digest(rendering_of)
+        elif volatile:
+            content = volatile_json_digest(target)
+        elif dest.endswith(".parquet"):
+            content = parquet_content_digest(target)
         else:
-            content = volatile_json_digest(target) if volatile else None
+            content = None
         self.files[dest] = FileEntry(path=dest, sha256=digest, size=size, content_sha256=content)
 
     def add_tree(self, src: Path, dest: str, volatile: tuple[str, ...] = ()) -> None:

@@ -5,8 +5,12 @@ files whose bytes carry run-specific noise, a *content* digest over their meanin
 Expectations result files hold clock times and random ids (``run_time``, ``validation_time``,
 ``ge_load_time``, ``validation_id``, expectation ``id``), so re-validating the same data gives
 other bytes; their content digest is the sha256 of the canonical JSON with those keys
-removed. The content hash of a bundle uses content digests, so the same inputs and config
-give the same hash (and the same bundle version) even though GX wrote new timestamps.
+removed. Parquet files written by Spark (parquet-mr) list each column chunk's encodings in
+the order of a Java ``HashSet`` of enums, which changes from one JVM to the next, so the same
+rows written by two runs differ in a few footer bytes; their content digest is taken over the
+decoded schema and rows instead (``parquet_content_digest``). The content hash of a bundle uses
+content digests, so the same inputs and config give the same hash (and the same bundle version)
+even though GX wrote new timestamps and another JVM wrote the Parquet footers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 CHUNK = 1 << 20
 VOLATILE_KEYS = frozenset({"run_time", "validation_time", "ge_load_time", "validation_id", "id"})
@@ -97,6 +104,38 @@ def volatile_json_digest(path: Path) -> str:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is marked as a GX result but is not valid JSON: {exc}") from None
     return hashlib.sha256(canonical_json(_strip_volatile(data))).hexdigest()
+
+
+def parquet_content_digest(path: Path) -> str:
+    """Content digest of a Parquet file: sha256 over its Arrow schema and its rows, row group by row group.
+
+    Two files with the same schema (metadata included), the same row groups and the same values
+    in the same order get the same digest, whatever their encodings, page layout, compression or
+    footer order. Rows are serialised as Arrow IPC, which is deterministic for the same arrays.
+
+    Args:
+        path: the local Parquet file.
+
+    Returns:
+        The hex digest.
+
+    Raises:
+        ValueError: when the file is not readable Parquet (its name is in the message).
+    """
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
+    digest = hashlib.sha256()
+    schema = parquet.schema_arrow
+    digest.update(schema.serialize().to_pybytes())
+    for group in range(parquet.num_row_groups):
+        table = parquet.read_row_group(group).combine_chunks()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schema) as writer:
+            writer.write_table(table)
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()
 
 
 def content_hash(

@@ -103,7 +103,7 @@ class FileEntry(_Model):
     sha256: str
     size: int = Field(ge=0)
     content_sha256: str | None = None
-    """Digest used by the content hash when it differs from ``sha256`` (GX results)."""
+    """Digest used by the content hash when it differs from ``sha256`` (GX results, Parquet files)."""
 
     @field_validator("path")
     @classmethod

@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from bundle_days import DaySpec, gx_result, write_day
 
 from ltrr.bundle.assemble import assemble_day, bundle_file_name
-from ltrr.bundle.hashing import volatile_json_digest
+from ltrr.bundle.hashing import parquet_content_digest, volatile_json_digest
 from ltrr.bundle.manifest import Manifest
 from ltrr.bundle.store import BundleStore
 from ltrr.config import Settings, load_settings
@@ -98,3 +100,45 @@ def test_data_docs_pages_are_hashed_as_the_result_they_render(tmp_path: Path) ->
     # The page's own bytes are still checksummed (tampering is caught on load).
     sha = {f.path: f.sha256 for f in ma.files}["q2e/validation.html"]
     assert sha != {f.path: f.sha256 for f in mb.files}["q2e/validation.html"]
+
+
+def _rewrite(path: Path, table: pa.Table, **options: object) -> None:
+    path.unlink()
+    pq.write_table(table, path, **options)
+
+
+def test_parquet_digest_is_over_rows_not_footer_bytes(tmp_path: Path) -> None:
+    # Spark's parquet-mr lists each column chunk's encodings in a JVM-dependent order, so the
+    # same rows written by two runs differ in their footers; other writer settings do too.
+    table = pa.table({"query_key": ["a", "b", "b", None], "score": [0.5, 0.25, 0.125, 1.0]})
+    one, two, other = tmp_path / "1.parquet", tmp_path / "2.parquet", tmp_path / "3.parquet"
+    pq.write_table(table, one, compression="zstd", use_dictionary=True)
+    pq.write_table(table, two, compression="snappy", use_dictionary=False, data_page_size=64)
+    assert one.read_bytes() != two.read_bytes()
+    assert parquet_content_digest(one) == parquet_content_digest(two)
+    pq.write_table(table.set_column(1, "score", pa.array([0.5, 0.25, 0.125, 1.0000001])), other)
+    assert parquet_content_digest(other) != parquet_content_digest(one)
+    # Row order and row groups are content: a reordered table is another file.
+    pq.write_table(table.take([1, 0, 2, 3]), other)
+    assert parquet_content_digest(other) != parquet_content_digest(one)
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ValueError, match=r"broken\.parquet"):
+        parquet_content_digest(tmp_path / "broken.parquet")
+
+
+def test_parquet_rewritten_by_another_writer_keeps_the_bundle_version(tmp_path: Path) -> None:
+    # The backfill re-run of a day (tests/dags/test_backfill_services.py) rewrote the memory
+    # table with the same rows and another footer: the bundle must keep its version.
+    a, b = _settings(tmp_path / "a"), _settings(tmp_path / "b")
+    for settings in (a, b):
+        write_day(settings.data_root, DaySpec("2026-01-07", seed=5))
+    part = next((b.data_root / "artifacts/q2e/ds=2026-01-07/serving").glob("part-*.parquet"))
+    table = pq.read_table(part)
+    _rewrite(part, table, compression="gzip", use_dictionary=False)
+    ma, mb = _assemble(a), _assemble(b)
+    rel = "q2e/serving/" + bundle_file_name(part.name)
+    assert {f.path: f.sha256 for f in ma.files}[rel] != {f.path: f.sha256 for f in mb.files}[rel]
+    assert ma.content_hash == mb.content_hash
+    # Changed rows still change it.
+    _rewrite(part, table.slice(1))
+    assert _assemble(b).content_hash != ma.content_hash
