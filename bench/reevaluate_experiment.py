@@ -70,7 +70,8 @@ def _print_day(entry: dict) -> None:
         print(f"  sweep of {name} (its T {rows['policy_temperature']:g}, ε {rows['policy_epsilon']:g}):")
         for key, row in rows.items():
             if isinstance(row, dict):
-                print(f"    {key:8s} value {row['value']:.4f} − day0_rule {_interval(row['vs_day0_rule'])}")
+                served = f", − served {_interval(row['vs_served'])}" if "vs_served" in row else ""
+                print(f"    {key:8s} value {row['value']:.4f} − day0_rule {_interval(row['vs_day0_rule'])}{served}")
 
 
 def main(argv: list[str] | None = None) -> int:

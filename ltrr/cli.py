@@ -301,6 +301,14 @@ def format_experiment_summary(results: dict) -> str:
                 if s.get("ltrr_value") is not None and s.get("day0_rule_value") is not None
                 else []
             ),
+            *(
+                [
+                    "  policy learned that night, as it would serve, against the policy that logged the day"
+                    + _versus_line(s["learned_policy_vs_served"]).replace(";", ":", 1)
+                ]
+                if _versus_line(s.get("learned_policy_vs_served"))
+                else []
+            ),
             f"  lift {s['lift_points']:+.1f} points, gap to the oracle closed {gap}; goal "
             f"({s['goal']}) {'met' if s['goal_met'] else 'not met'}",
         ]

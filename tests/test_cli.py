@@ -86,5 +86,12 @@ def test_experiment_summary_lines() -> None:
         in text
     )
     assert "without its gate" not in text
+    assert "against the policy that logged" not in text
+    summary["learned_policy_vs_served"] = {"difference": 0.0117, "ci": [0.0016, 0.0219], "searches": 6000}
+    text = format_experiment_summary({"summary": summary})
+    assert (
+        "policy learned that night, as it would serve, against the policy that logged the day: "
+        "difference +0.0117 [+0.0016, +0.0219]" in text
+    )
     assert "lift -5.0 points, gap to the oracle closed n/a; goal (+10 points) not met" in text
     assert format_experiment_summary({"summary": None}) == "no served day yet"

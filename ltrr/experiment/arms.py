@@ -185,6 +185,7 @@ def softmax_policy_value(
     epsilon: float,
     eta: float = 0.0,
     eta_columns: Sequence[int] | None = None,
+    versus: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Exact expected true value of a softmax-with-floor policy, from its scores.
 
@@ -202,12 +203,17 @@ def softmax_policy_value(
         epsilon: the policy's uniform floor share ε over its menu.
         eta: serving exploration share η.
         eta_columns: the plan columns serving exploration draws from (default: the policy's menu).
+        versus: more reference arms (name → ``(n,)`` plan column), each giving a paired
+            difference ``vs_<name>``; e.g. ``served``, the plans the day actually logged.
 
     Returns:
         ``{"temperature", "epsilon", "eta", "value", "value_ci", "mean_candidates", "vs_day0_rule"}``
-        over the ranked searches whose rewards are all finite (None figures when there are none).
+        and a ``vs_<name>`` per ``versus`` arm, over the ranked searches whose rewards are all
+        finite (None figures when there are none).
     """
+    versus = dict(versus or {})
     if outcomes.reward is None or not outcomes.ranked.any():
+        empty = {"difference": None, "ci": [None, None], "searches": 0}
         return {
             "temperature": temperature,
             "epsilon": epsilon,
@@ -215,7 +221,8 @@ def softmax_policy_value(
             "value": None,
             "value_ci": [None, None],
             "mean_candidates": None,
-            "vs_day0_rule": {"difference": None, "ci": [None, None], "searches": 0},
+            "vs_day0_rule": dict(empty),
+            **{f"vs_{name}": dict(empty) for name in versus},
         }
     rows = np.flatnonzero(outcomes.ranked)
     menu = np.flatnonzero(np.isfinite(scores[rows[0]]))
@@ -230,7 +237,12 @@ def softmax_policy_value(
     usable = np.all(np.isfinite(reward) | ~support, axis=1)
     value = np.where(support, probs * np.where(np.isfinite(reward), reward, 0.0), 0.0).sum(axis=1)[usable]
     candidates = (probs * outcomes.candidates[rows]).sum(axis=1)[usable]
-    diff = value - reward[usable, reference[rows][usable]]
+
+    def paired(arm: np.ndarray) -> dict:
+        diff = value - reward[usable, arm[rows][usable]]
+        diff = diff[np.isfinite(diff)]
+        return {"difference": float(diff.mean()) if len(diff) else None, "ci": _mean_ci(diff), "searches": len(diff)}
+
     return {
         "temperature": temperature,
         "epsilon": epsilon,
@@ -238,11 +250,8 @@ def softmax_policy_value(
         "value": float(value.mean()) if len(value) else None,
         "value_ci": _mean_ci(value),
         "mean_candidates": float(candidates.mean()) if len(candidates) else None,
-        "vs_day0_rule": {
-            "difference": float(diff.mean()) if len(diff) else None,
-            "ci": _mean_ci(diff),
-            "searches": len(diff),
-        },
+        "vs_day0_rule": paired(reference),
+        **{f"vs_{name}": paired(arm) for name, arm in versus.items()},
     }
 
 

@@ -382,6 +382,10 @@ def _summary_tables(results: dict, summary: dict) -> list[str]:
         ["", "value"],
         [
             ["measured on", str(summary.get("ds", NA))],
+            [
+                "policy learned that night, as it would serve, − the policy that logged the day (paired, 95% CI)",
+                _versus(summary.get("learned_policy_vs_served")),
+            ],
             ["lift over the best static plan", _points(summary.get("lift_points"))],
             ["gap to the oracle closed", _pct(summary.get("gap_closed"))],
             ["goal", str(summary.get("goal") or NA)],

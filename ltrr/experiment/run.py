@@ -293,7 +293,9 @@ class Experiment:
             for name, choice in choices.items()
             if name in (A.LTRR, A.LEARNED_UNGATED)
         }
-        entry["policy_sweep"] = self._policy_sweep(outcomes, choosers, choices[A.DAY0_RULE], searcher.policy)
+        entry["policy_sweep"] = self._policy_sweep(
+            outcomes, choosers, choices[A.DAY0_RULE], searcher.policy, served=choices[A.LTRR]
+        )
         entry["strategy_hit_rate"] = A.strategy_hit_rates(outcomes)
         entry["plans"] = list(outcomes.plan_ids)
         entry["menu_size"] = outcomes.menu_size
@@ -310,14 +312,20 @@ class Experiment:
         )
 
     @staticmethod
-    def _policy_sweep(outcomes: Any, choosers: dict[str, Any], reference: Any, served: Any) -> dict:
+    def _policy_sweep(
+        outcomes: Any, choosers: dict[str, Any], reference: Any, serving: Any, *, served: Any = None
+    ) -> dict:
         """Each learned policy's exact expected value as it would serve, at the sweep's temperatures and its own.
 
         Row ``T=t``: the policy at temperature t with its own floor ε, under the serving
         exploration η over its menu and every runnable plan (``MenuExploration``), so the served
         policy's row at its own temperature is the distribution its ``ltrr`` plans were drawn
         from. Row ``greedy``: its most probable plan, no exploration at all (its arm's value).
+        Every row has ``vs_day0_rule`` and, given ``served`` (the ``ltrr`` arm's plans: what the
+        day's logging policy drew), ``vs_served``: the paired difference against the policy
+        that logged the day, which is the comparison issue 6 asks for.
         """
+        versus = {} if served is None else {"served": served}
         runnable = list(range(outcomes.menu_size))  # the first menu_size plans are the serving menu
         sweep: dict[str, dict] = {}
         for name, scores in outcomes.chosen_scores.items():
@@ -331,16 +339,19 @@ class Experiment:
                     reference,
                     temperature=t,
                     epsilon=policy.epsilon,
-                    eta=served.eta,
+                    eta=serving.eta,
                     eta_columns=explored,
+                    versus=versus,
                 )
                 for t in sorted({*A.SWEEP_TEMPERATURES, policy.temperature})
             }
-            rows["greedy"] = A.softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0)
+            rows["greedy"] = A.softmax_policy_value(
+                outcomes, scores, reference, temperature=0.0, epsilon=0.0, versus=versus
+            )
             sweep[name] = {
                 "policy_temperature": policy.temperature,
                 "policy_epsilon": policy.epsilon,
-                "serving_exploration": served.eta,
+                "serving_exploration": serving.eta,
                 **rows,
             }
         return sweep
@@ -491,6 +502,8 @@ def summarize(results: dict) -> dict | None:
     ungated = arms.get(A.LEARNED_UNGATED, {}).get("overall") or {}
     versus = day.get("value_vs_day0_rule") or {}
     day0 = arms.get(A.DAY0_RULE, {}).get("overall") or {}
+    learned = (day.get("policy_sweep") or {}).get(A.LEARNED_UNGATED) or {}
+    as_served = learned.get(f"T={learned['policy_temperature']:g}") if learned else None
     return {
         "ds": day["ds"],
         "day0_rule_hit_rate": day0.get("hit_rate"),
@@ -500,6 +513,9 @@ def summarize(results: dict) -> dict | None:
         "learned_ungated_value": ungated.get("value"),
         "ltrr_value_vs_day0_rule": versus.get(A.LTRR),
         "learned_ungated_value_vs_day0_rule": versus.get(A.LEARNED_UNGATED),
+        # The policy learned that night, as it would serve (its T, ε and the serving η), against
+        # the policy that logged the day (issue 6's check), paired on the same searches.
+        "learned_policy_vs_served": (as_served or {}).get("vs_served"),
         "learned_ungated_hit_rate": ungated.get("hit_rate"),
         "learned_ungated_mean_candidates": ungated.get("mean_candidates"),
         "ltrr_hit_rate": ltrr["hit_rate"],

@@ -547,6 +547,19 @@ def test_softmax_policy_value_is_the_expectation_over_the_policy_draws() -> None
     assert served["mean_candidates"] == pytest.approx(
         (0.8 * 10 + 0.1 * 20 + 0.1 * 30 + 0.1 * 10 + 0.8 * 20 + 0.1 * 30) / 2
     )
+    # Against the plans the day actually logged (plan 2, then plan 0: rewards 0.9 and 0.2),
+    # paired on the same searches, beside the day-0 rule.
+    logged = np.array([2, 0])
+    versus = softmax_policy_value(outcomes, scores, reference, temperature=0.0, epsilon=0.0, versus={"served": logged})
+    assert versus["vs_served"]["difference"] == pytest.approx(((0.5 - 0.9) + (0.6 - 0.2)) / 2)
+    assert versus["vs_served"]["searches"] == 2
+    assert versus["vs_day0_rule"] == greedy["vs_day0_rule"]
+    sd = math.sqrt(((-0.4 - 0.0) ** 2 + (0.4 - 0.0) ** 2) / 1)
+    assert versus["vs_served"]["ci"] == pytest.approx([-Z95 * sd / math.sqrt(2), Z95 * sd / math.sqrt(2)])
     # Nothing ranked: no figures.
     unranked = _outcomes([[T, F, F]], [[10, 20, 30]], ranked=[F], reward=[[NAN, NAN, NAN]])
     assert softmax_policy_value(unranked, scores[:1], reference[:1], temperature=0.0, epsilon=0.0)["value"] is None
+    empty = softmax_policy_value(
+        unranked, scores[:1], reference[:1], temperature=0.0, epsilon=0.0, versus={"served": logged[:1]}
+    )
+    assert empty["vs_served"] == {"difference": None, "ci": [None, None], "searches": 0}

@@ -116,6 +116,11 @@ def test_policy_sweeps_agree_with_the_arms(experiment) -> None:
             day["value_vs_day0_rule"][LEARNED_UNGATED]["difference"], abs=1e-12
         )
         assert set(sweep) >= {"T=0", "T=0.02", "greedy", "policy_temperature", "policy_epsilon"}
+        # ... and against the plans the day logged (the ltrr arm), paired on the same searches.
+        assert sweep["greedy"]["vs_served"]["difference"] == pytest.approx(
+            arm["value"] - day["arms"][LTRR]["overall"]["value"], abs=1e-12
+        )
+        assert sweep["greedy"]["vs_served"]["searches"] == arm["ranked_searches"]
         if LTRR_GREEDY in day["policy_sweep"]:
             # The served policy's exact expectation (its own temperature, floor and the serving
             # exploration) and the ltrr arm's sampled plans estimate the same value; the
@@ -125,6 +130,9 @@ def test_policy_sweeps_agree_with_the_arms(experiment) -> None:
             ltrr = day["arms"][LTRR]["overall"]
             half = (ltrr["value_ci"][1] - ltrr["value_ci"][0]) / 2
             assert abs(as_served - ltrr["value"]) < 2 * half, (as_served, ltrr)
+    last = results["days"][-1]["policy_sweep"][LEARNED_UNGATED]
+    as_served = last[f"T={last['policy_temperature']:g}"]["vs_served"]
+    assert results["summary"]["learned_policy_vs_served"] == as_served
 
 
 def test_oracle_is_never_below_any_arm(experiment) -> None:

@@ -118,6 +118,7 @@ def results() -> dict:
             "oracle_mean_candidates": 100.0,
             "lift_points": 12.22,
             "gap_closed": 0.3621,
+            "learned_policy_vs_served": {"difference": 0.0117, "ci": [0.0016, 0.0219], "searches": 1100},
             "goal": "+10 points over the best static plan and half the gap to the oracle closed",
             "goal_met": False,
         },
@@ -153,6 +154,7 @@ def test_full_report_has_sections_plots_and_formatted_numbers(results: dict, tmp
     assert "<td>uniform random</td><td>31.1%</td><td>90.0</td>" in summary
     # The paired difference against the day-0 rule, signed, where it was measured.
     assert "<td>+0.0067 [+0.0021, +0.0113]</td>" in summary
+    assert "the policy that logged the day (paired, 95% CI)</td><td>+0.0117 [+0.0016, +0.0219]</td>" in summary
 
     # Per-day arm table: the CI is formatted like the rate.
     assert "[60.3%, 64.3%]" in page
