@@ -204,6 +204,11 @@ class Settings(BaseSettings):
     bandit_epsilon: float = Field(
         0.1, gt=0, le=1, description="Exploration floor: every plan keeps at least epsilon / |menu| probability."
     )
+    bandit_max_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Cap on the importance weight 1/p in the policy scorer's pseudo-rewards (0: no cap; else >= 1).",
+    )
     bandit_min_ess: float = Field(
         200.0, ge=1, description="Smallest effective sample size of the holdout estimate the gate accepts."
     )
@@ -252,6 +257,13 @@ class Settings(BaseSettings):
         if "://" in value:
             return value
         return str(Path(value).expanduser().resolve())
+
+    @field_validator("bandit_max_weight", mode="after")
+    @classmethod
+    def _weight_cap(cls, value: float) -> float:
+        if 0.0 < value < 1.0:
+            raise ValueError("must be 0 (no cap) or at least 1 (a weight 1/p is never below 1)")
+        return value
 
     @property
     def airflow_home(self) -> Path:

@@ -45,6 +45,10 @@ def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LTRR_MAX_REJECTED_SHARE", "1.5")
     with pytest.raises(ConfigError, match="LTRR_MAX_REJECTED_SHARE"):
         load_settings()
+    monkeypatch.delenv("LTRR_MAX_REJECTED_SHARE")
+    monkeypatch.setenv("LTRR_BANDIT_MAX_WEIGHT", "0.5")
+    with pytest.raises(ConfigError, match="LTRR_BANDIT_MAX_WEIGHT"):
+        load_settings()
 
 
 def test_settings_are_frozen() -> None:

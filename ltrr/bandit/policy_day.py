@@ -89,7 +89,11 @@ def params_from_settings(settings: Settings) -> PolicyParams:
         min_data_in_leaf=settings.bandit_min_data_in_leaf,
     )
     return PolicyParams(
-        temperature=settings.bandit_temperature, epsilon=settings.bandit_epsilon, reward=booster, scorer=booster
+        temperature=settings.bandit_temperature,
+        epsilon=settings.bandit_epsilon,
+        max_weight=settings.bandit_max_weight or None,
+        reward=booster,
+        scorer=booster,
     )
 
 
@@ -242,6 +246,7 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
         "params": {
             "temperature": params.temperature,
             "epsilon": params.epsilon,
+            "max_weight": params.max_weight,
             "k_folds": params.k_folds,
             "num_boost_round": settings.bandit_num_boost_round,
             "num_leaves": settings.bandit_num_leaves,

@@ -71,6 +71,15 @@ def test_dr_pseudo_rewards_hand_worked() -> None:
     gamma = dr_pseudo_rewards(q, np.array([1, 0]), np.array([1.0, 0.0]), np.array([0.5, 0.25]))
     assert gamma == pytest.approx(np.array([[0.2, 1.6, 0.1], [-0.9, 0.5, 0.6]]), abs=1e-15)
     assert q[0, 1] == 0.4  # input untouched
+    # A weight cap M = 3: row 0's weight 2 stays, row 1's weight 4 becomes 3: Γ = 0.3 − 0.3·3 = −0.6.
+    capped = dr_pseudo_rewards(q, np.array([1, 0]), np.array([1.0, 0.0]), np.array([0.5, 0.25]), max_weight=3.0)
+    assert capped == pytest.approx(np.array([[0.2, 1.6, 0.1], [-0.6, 0.5, 0.6]]), abs=1e-15)
+
+
+@pytest.mark.parametrize("bad", [0.5, float("inf"), float("nan")])
+def test_weight_cap_must_be_a_weight(bad: float) -> None:
+    with pytest.raises(ValueError, match="max_weight"):
+        PolicyParams(max_weight=bad)
 
 
 def test_learned_policy_beats_logging_policy(learned: dict) -> None:
