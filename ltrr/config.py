@@ -205,7 +205,7 @@ class Settings(BaseSettings):
         0.1, gt=0, le=1, description="Exploration floor: every plan keeps at least epsilon / |menu| probability."
     )
     bandit_max_weight: float = Field(
-        0.0,
+        10.0,
         ge=0,
         description="Cap on the importance weight 1/p in the policy scorer's pseudo-rewards (0: no cap; else >= 1).",
     )
