@@ -13,6 +13,7 @@ import pytest
 
 from ltrr.config import Settings, load_settings
 from tests.jvm import FAST_JVM_OPTIONS
+from tests.temp_settings import temp_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,14 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     """Settings whose every path lives in the test's temporary folder."""
-    return load_settings(
-        data_root=tmp_path / "data",
-        state_dir=tmp_path / "state",
-        bundle_store=str(tmp_path / "bundles"),
-        sim_scale="small",
-        spark_master="local[2]",
-        spark_shuffle_partitions=2,
-    )
+    return temp_settings(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from ltrr.bundle.store import BundleStore
-from ltrr.config import Settings, load_settings
+from ltrr.config import Settings
 from ltrr.orchestration.backfill import (
     backfill_body,
     create_backfill,
@@ -25,6 +25,7 @@ from ltrr.orchestration.services import AirflowServices
 from ltrr.zones import parse_ds
 from tests.jvm import FAST_JVM_OPTIONS
 from tests.listeners import listening
+from tests.temp_settings import temp_settings
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +40,7 @@ def settings_and_days(tmp_path_factory: pytest.TempPathFactory) -> tuple[Setting
     from ltrr.sim import simulate
 
     tmp = tmp_path_factory.mktemp("backfill")
-    settings = load_settings(
-        data_root=tmp / "data",
-        state_dir=tmp / "state",
-        bundle_store=str(tmp / "bundles"),
-        sim_scale="small",
-        spark_master="local[2]",
-        spark_shuffle_partitions=2,
-        spark_driver_java_options=FAST_JVM_OPTIONS,
-    )
+    settings = temp_settings(tmp, spark_driver_java_options=FAST_JVM_OPTIONS)
     summary = simulate(out=settings.data_root, start=settings.sim_start, days=DAYS, scale="small", seed=5)
     return settings, [day["ds"] for day in summary["days"]]
 

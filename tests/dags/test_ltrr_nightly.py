@@ -16,6 +16,7 @@ from ltrr.orchestration.local_run import airflow_env, run_dag_locally
 from ltrr.schemas import LOG_TABLES
 from ltrr.zones import artifact_dir, partition_path, validation_dir
 from tests.jvm import FAST_JVM_OPTIONS
+from tests.temp_settings import temp_settings
 
 HEAVY = ("pyspark", "great_expectations", "mlflow", "lightgbm", "implicit", "annoy", "tantivy")
 
@@ -137,15 +138,7 @@ def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, s
     from ltrr.sim import simulate
 
     tmp = tmp_path_factory.mktemp("dagrun")
-    settings = load_settings(
-        data_root=tmp / "data",
-        state_dir=tmp / "state",
-        bundle_store=str(tmp / "bundles"),
-        sim_scale="small",
-        spark_master="local[2]",
-        spark_shuffle_partitions=2,
-        spark_driver_java_options=FAST_JVM_OPTIONS,
-    )
+    settings = temp_settings(tmp, spark_driver_java_options=FAST_JVM_OPTIONS)
     summary = simulate(out=settings.data_root, start=settings.sim_start, days=1, scale="small", seed=3)
     return settings, summary["days"][0]["ds"]
 
