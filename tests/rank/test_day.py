@@ -13,6 +13,7 @@ import pytest
 
 from ltrr.rank.day import baseline_scores, train_ranker_day, write_metrics
 from ltrr.rank.export import check_parity
+from ltrr.rank.train import fit_ranker
 from tests.rank.conftest import SMALL_PARAMS
 from tests.rank.world import SPEC, TRUE_CURVE, shown_rows
 
@@ -125,6 +126,21 @@ def test_without_timings_the_outputs_are_the_same_bytes(tmp_path: Path, small_wo
         assert "timings_s" not in report.metrics and "naive" not in report.metrics["models"]
     for name in ("metrics.json", "model.txt", "feature_spec.json", "golden.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_the_two_fits_side_by_side_give_the_sequential_models(tmp_path: Path, small_world: dict) -> None:
+    # train_ranker_day fits the debiased and the naive model in two threads at once; each must
+    # be exactly the model a fit on its own gives (single-threaded LightGBM, no shared state).
+    evaluation = small_world["eval"]
+    train, valid = small_world["train"], small_world["valid"]
+    params = replace(SMALL_PARAMS, num_boost_round=20)
+    shown = shown_rows(evaluation)
+    report = train_ranker_day(train, valid, shown, evaluation, SPEC, TRUE_CURVE, params, tmp_path, n_boot=50)
+    alone = fit_ranker(train, valid, SPEC, params, TRUE_CURVE)
+    naive_alone = fit_ranker(train, valid, SPEC, replace(params, debias="none"), TRUE_CURVE)
+    assert report.fitted.booster.model_to_string() == alone.booster.model_to_string()
+    assert report.naive.booster.model_to_string() == naive_alone.booster.model_to_string()
+    assert report.fitted.booster.model_to_string() != report.naive.booster.model_to_string()
 
 
 def test_no_truth_without_true_relevance(tmp_path: Path, small_world: dict) -> None:

@@ -133,3 +133,32 @@ def test_a_refused_model_keeps_the_champion_ranker(spark, world, tmp_path) -> No
     before = {p.name: p.read_bytes() for p in kept.iterdir()}
     build_ranker_day(spark, weak, DAY2)
     assert {p.name: p.read_bytes() for p in kept.iterdir()} == before
+
+
+def test_frames_collected_through_parquet_equal_to_pandas(spark, tmp_path) -> None:
+    # The ranker collects its frames by writing Parquet and reading it with pyarrow (the
+    # driver holds nothing); the result must be what an ordered toPandas gives, nulls first.
+    import pandas as pd
+
+    from ltrr.rank.ranker_day import ROW_ORDER, _to_pandas
+
+    rows = [
+        ("s2", None, "e9", 0, 0.5),
+        ("s1", 2, "e1", 1, None),
+        ("s1", None, "e3", 0, 0.25),
+        ("s1", 1, "e2", 3, 1.0),
+        ("s2", 1, "e4", 2, 0.75),
+    ]
+    frame = spark.createDataFrame(
+        rows, "search_id string, shown_position int, entity_id string, label int, score double"
+    ).repartition(3)
+    got = _to_pandas(frame, tmp_path)
+    expected = frame.orderBy(*ROW_ORDER).toPandas()
+    for column in ("shown_position", "label"):
+        expected[column] = expected[column].astype("Int64")
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["search_id"].tolist() == ["s1", "s1", "s1", "s2", "s2"]
+    assert got["shown_position"].isna().tolist() == [True, False, False, True, False]
+    assert list(tmp_path.iterdir()) == []  # the scratch files are gone
+    empty = _to_pandas(frame.where("label > 9"), tmp_path)
+    assert empty.empty and list(empty.columns) == list(expected.columns)
