@@ -8,7 +8,9 @@
    with q̂ out of fold. Given x_i, Γ_i(a) is an unbiased estimate of q(x_i, a) for every plan
    (the correction term has mean q(x, a) − q̂(x, a) under the logging policy), whatever the
    reward model's bias, as long as the propensities are exact and positive (Dudík, Langford &
-   Li 2011, "Doubly robust policy evaluation and learning").
+   Li 2011, "Doubly robust policy evaluation and learning"). By default the weight 1 / p_i is
+   capped at ``PolicyParams.max_weight`` = 10, which gives up that unbiasedness where p_i < 0.1
+   for much less variance (see there).
 3. Fit the policy's scorer s(x, a) — one LightGBM regressor over [context, plan] features,
    like the reward model — to Γ on all (row, plan) pairs. s(x, ·) estimates q(x, ·), and the
    greedy plan is argmax_a s(x, a).
