@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from reevaluate_experiment import _params
 
 from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
@@ -40,12 +39,11 @@ from ltrr.bandit.policy_day import logged_menu, params_from_settings, read_windo
 from ltrr.config import load_settings
 from ltrr.experiment import arms as A
 from ltrr.experiment.plan_outcomes import evaluated_plans, plan_outcomes
-from ltrr.experiment.run import Experiment
+from ltrr.experiment.run import Experiment, logged_plan_ids
 from ltrr.retrieval.plans import menu_for
 from ltrr.serving.plan_choice import LearnedPlanChooser
 from ltrr.serving.searcher import Searcher, SearcherParams, day0_rule_chooser
 from ltrr.sim.replay import WorldDay
-from ltrr.zones import partition_path
 
 PARAM_KEYS = ("max_weight", "temperature", "epsilon")
 
@@ -119,26 +117,18 @@ def main(argv: list[str] | None = None) -> int:
         choosers=choosers,
         cost_per_candidate=settings.bandit_cost_per_candidate,
     )
-    searches = partition_path(settings.data_root, "raw", "searches", args.ds)
-    logged = pq.read_table(searches, columns=["search_id", "plan_id"])
-    plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
     choices = A.arm_choices(
-        outcomes, [plan_of[s] for s in outcomes.search_ids], seed=experiment.params.seed, day_ordinal=day.toordinal()
+        outcomes,
+        logged_plan_ids(settings.data_root, args.ds, outcomes.search_ids),
+        seed=experiment.params.seed,
+        day_ordinal=day.toordinal(),
     )
+    # The experiment's own sweep (its rows use each policy's floor and the serving exploration).
+    sweep = Experiment._policy_sweep(outcomes, choosers, choices[A.DAY0_RULE], searcher.policy, served=choices[A.LTRR])
     figures = {}
     for name, _ in args.variant:
-        policy = choosers[name].policy
-        columns = sorted(set(outcomes.plan_index(policy.plan_ids).tolist()) | set(range(outcomes.menu_size)))
-        row = A.softmax_policy_value(
-            outcomes,
-            outcomes.chosen_scores[name],
-            choices[A.DAY0_RULE],
-            temperature=policy.temperature,
-            epsilon=policy.epsilon,
-            eta=searcher.policy.eta,
-            eta_columns=columns,
-            versus={"served": choices[A.LTRR]},
-        )
+        rows = sweep[name]
+        row = rows[f"T={rows['policy_temperature']:g}"]
         figures[name] = row
         print(
             f"{args.ds} {name:10s} value {row['value']:.4f}  − served {_interval(row['vs_served'])}  "

@@ -28,7 +28,7 @@ import datetime as dt
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,6 @@ class Experiment:
 
     def _evaluate(self, entry: dict, bundle: Any, searcher_params: Any, day: dt.date) -> None:
         import numpy as np
-        import pyarrow.parquet as pq
 
         from ltrr.experiment.plan_outcomes import evaluated_plans, plan_outcomes
         from ltrr.experiment.served_value import served_policy_estimates
@@ -245,7 +244,6 @@ class Experiment:
         from ltrr.serving.plan_choice import LearnedPlanChooser
         from ltrr.serving.searcher import Searcher, day0_rule_chooser
         from ltrr.sim.replay import WorldDay
-        from ltrr.zones import partition_path
 
         root = self.settings.data_root
         clock = time.perf_counter()
@@ -272,15 +270,11 @@ class Experiment:
             choosers=choosers,
             cost_per_candidate=self.settings.bandit_cost_per_candidate,
         )
-        logged = pq.read_table(partition_path(root, "raw", "searches", entry["ds"]), columns=["search_id", "plan_id"])
-        plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
-        missing = [s for s in outcomes.search_ids if s not in plan_of]
-        if missing:
-            raise RuntimeError(
-                f"{len(missing)} replayed searches of {entry['ds']} are not in its logs (e.g. {missing[0]})"
-            )
         choices = A.arm_choices(
-            outcomes, [plan_of[s] for s in outcomes.search_ids], seed=self.params.seed, day_ordinal=day.toordinal()
+            outcomes,
+            logged_plan_ids(root, entry["ds"], outcomes.search_ids),
+            seed=self.params.seed,
+            day_ordinal=day.toordinal(),
         )
         entry["arms"] = A.day_arms(outcomes, choices)
         # How often each replayed chooser picks the plan that actually served the search.
@@ -484,6 +478,32 @@ def data_docs(root: Path, ds: str, out: Path) -> list[dict]:
             continue
         docs.append({"label": f"{kind} ({page.stem})", "href": os.path.relpath(page, out)})
     return docs
+
+
+def logged_plan_ids(root: Path, ds: str, search_ids: Sequence[str]) -> list[str]:
+    """The plan each of ``search_ids`` was served with on ``ds``, from the day's raw search logs.
+
+    Args:
+        root: the experiment's data root.
+        ds: the served day.
+        search_ids: replayed searches (``PlanOutcomes.search_ids``).
+
+    Returns:
+        Their logged plan ids, in the same order.
+
+    Raises:
+        RuntimeError: when a replayed search is not in the day's logs.
+    """
+    import pyarrow.parquet as pq
+
+    from ltrr.zones import partition_path
+
+    logged = pq.read_table(partition_path(root, "raw", "searches", ds), columns=["search_id", "plan_id"])
+    plan_of = dict(zip(logged.column("search_id").to_pylist(), logged.column("plan_id").to_pylist(), strict=True))
+    missing = [s for s in search_ids if s not in plan_of]
+    if missing:
+        raise RuntimeError(f"{len(missing)} replayed searches of {ds} are not in its logs (e.g. {missing[0]})")
+    return [plan_of[s] for s in search_ids]
 
 
 def summarize(results: dict) -> dict | None:
