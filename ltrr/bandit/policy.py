@@ -201,6 +201,37 @@ class PlanPolicy:
             idx -= 1
         return self.menu[idx], float(probs[idx])
 
+    def with_serving_exploration(self, eta: float) -> PlanPolicy:
+        """The policy as a ``Searcher`` serves it: mixed with η uniform draws over its menu.
+
+        (1 − η) π + η / |menu| is again a softmax with floor, with ε' = 1 − (1 − ε)(1 − η), so the
+        result is this policy with that ε (same scorer, temperature and training rows). The
+        nightly gate estimates this mixture, because that is what will serve and what the
+        champion's logged value includes. (Serving draws η over every plan the bundle can run;
+        the policy's menu is the plans logged in its window, which equals that set once every
+        runnable plan has been logged.)
+
+        Args:
+            eta: serving exploration share η in [0, 1].
+
+        Returns:
+            A new policy (this one when η = 0).
+        """
+        if not 0.0 <= eta <= 1.0:
+            raise ValueError(f"serving exploration must be in [0, 1], got {eta}")
+        if eta == 0.0:
+            return self
+        return PlanPolicy(
+            booster=self.booster,
+            spec=self.spec,
+            menu=self.menu,
+            temperature=self.temperature,
+            epsilon=1.0 - (1.0 - self.epsilon) * (1.0 - eta),
+            version=self.version,
+            metadata=self.metadata,
+            training_hashes=self.training_hashes,
+        )
+
     def describe(self) -> dict[str, Any]:
         """The ``policy.json`` content (without the model checksum)."""
         return {

@@ -47,6 +47,7 @@ from ltrr.bandit.gate import (
     ESTIMATORS,
     evaluate_policy,
     holdout_split,
+    improvement_over_logged,
     logged_policy_value,
     policy_diagnostics,
     policy_gate,
@@ -226,11 +227,14 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
     params = params_from_settings(settings)
     policy, reward_model = learn_policy(train, BANDIT_CONTEXT_SPEC, menu, params)
     learn_s = time.perf_counter() - clock
+    # Estimated as it will serve (with the Searcher's exploration), like the champion's logged value.
+    served = policy.with_serving_exploration(settings.serving_exploration)
     estimates = evaluate_policy(
-        holdout, policy, reward_model, estimators=ESTIMATORS, n_bootstrap=settings.bandit_bootstrap
+        holdout, served, reward_model, estimators=ESTIMATORS, n_bootstrap=settings.bandit_bootstrap
     )
     champion = logged_policy_value(holdout, n_bootstrap=settings.bandit_bootstrap)
-    diagnostics = policy_diagnostics(holdout, policy, min_support_rows=settings.bandit_min_plan_rows)
+    improvement = improvement_over_logged(holdout, served, reward_model, n_bootstrap=settings.bandit_bootstrap)
+    diagnostics = policy_diagnostics(holdout, served, min_support_rows=settings.bandit_min_plan_rows)
     thresholds = DiagnosticThresholds(min_ess=settings.bandit_min_ess)
     gate = policy_gate(
         estimates["dr"],
@@ -255,9 +259,11 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
             "min_ess": settings.bandit_min_ess,
             "min_plan_rows": settings.bandit_min_plan_rows,
             "min_improvement": settings.bandit_min_improvement,
+            "serving_exploration": settings.serving_exploration,
         },
         "estimates": {name: v.to_dict() for name, v in estimates.items()},
         "champion": champion.to_dict(),
+        "improvement": improvement.to_dict(),
         "gate": gate.to_dict(),
         "diagnostics": diagnostics.to_dict(),
         "plans": _policy_mix(policy, holdout),

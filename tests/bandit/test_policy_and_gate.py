@@ -14,6 +14,7 @@ from ltrr.bandit.diagnostics import check_diagnostics
 from ltrr.bandit.gate import (
     evaluate_policy,
     holdout_split,
+    improvement_over_logged,
     logged_policy_value,
     policy_diagnostics,
     policy_gate,
@@ -188,6 +189,39 @@ def test_gate_refuses_when_lower_bound_below_champion(evaluation: dict[str, Poli
     refused = policy_gate(better, champion, ["effective sample size 12.0 is below 1000"])
     assert refused.reasons == ("diagnostics: effective sample size 12.0 is below 1000",)
     assert not policy_gate(evaluation["dr"], evaluation["dr"]).passed
+
+
+def test_improvement_over_logged_is_the_paired_dr_gap(learned: dict, evaluation: dict[str, PolicyValue]) -> None:
+    """Point value = DR − logged mean reward, and the paired interval covers the true gap."""
+    sb, policy, rm, test = learned["sb"], learned["policy"], learned["reward_model"], learned["test"]
+    gap = improvement_over_logged(test, policy, rm, n_bootstrap=500)
+    logged = logged_policy_value(test, n_bootstrap=500)
+    assert gap.estimator == "dr_minus_logged" and gap.n == len(test)
+    assert gap.value == pytest.approx(evaluation["dr"].value - logged.value, abs=1e-12)
+    truth = sb.true_value(policy.probabilities_frame) - sb.true_value(sb.logging_probabilities)
+    assert gap.ci_low <= truth <= gap.ci_high, (gap, truth)
+    assert gap.ci_low > 0.0  # the learned policy is clearly better on this world
+    normal = improvement_over_logged(test, policy, rm, ci="normal")
+    assert normal.value == gap.value and normal.ci_low < gap.value < normal.ci_high
+    with pytest.raises(ValueError, match="were training rows"):
+        improvement_over_logged(learned["train"].head(100), policy, rm)
+    with pytest.raises(ValueError, match="ci must be"):
+        improvement_over_logged(test, policy, rm, ci="bernstein")
+
+
+def test_with_serving_exploration_is_the_served_mixture(learned: dict) -> None:
+    """(1 − η) π + η / |menu|, exactly as ``MenuExploration`` mixes a chooser over the same menu."""
+    policy, test = learned["policy"], learned["test"].head(500)
+    served = policy.with_serving_exploration(0.1)
+    base = policy.probabilities_frame(test)
+    expected = 0.9 * base + 0.1 / len(policy.menu)
+    np.testing.assert_allclose(served.probabilities_frame(test), expected, rtol=0, atol=1e-12)
+    assert served.floor == pytest.approx((1 - 0.9 * (1 - policy.epsilon)) / len(policy.menu), abs=1e-15)
+    assert expected.min() >= served.floor - 1e-12
+    assert policy.with_serving_exploration(0.0) is policy
+    np.testing.assert_array_equal(served.training_hashes, policy.training_hashes)  # still refuses its rows
+    with pytest.raises(ValueError, match="serving exploration"):
+        policy.with_serving_exploration(1.5)
 
 
 def test_holdout_split() -> None:
