@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         np.savez_compressed(
             args.save_outcomes,
             plan_ids=np.asarray(outcomes.plan_ids),
+            menu_size=outcomes.menu_size,
             reward=outcomes.reward,
             ranked=outcomes.ranked,
             query_class=outcomes.query_class,
