@@ -12,6 +12,15 @@ Usage::
     .venv/bin/python bench/bench_training_set.py --data-root /tmp/ltrr-med/data --days 2026-01-11 \\
         [--label medium] [--master 'local[2]']
 
+``--replicate K --scratch DIR`` builds the 1e7-row rung from a medium day: a scratch data root
+whose clean searches and engagements of each day are the original's K times over, under new
+search, session and engagement ids (``<id>~r<k>``), beside links to the day before's
+artifacts (memory, embeddings, counters) and the day's catalog. The job then writes into the
+scratch root only; the original data root is read, never written::
+
+    .venv/bin/python bench/bench_training_set.py --data-root /tmp/exp-t0/data --days 2026-01-11 \
+        --replicate 12 --scratch /tmp/ts-x12 --label medium-x12
+
 Results: printed table, and ``bench/results/training-set-<UTC time>.json``.
 """
 
@@ -78,6 +87,50 @@ def run_day(data_root: Path, ds: str, master: str) -> dict:
     }
 
 
+def replicate_day(source: Path, scratch: Path, ds: str, copies: int) -> Path:
+    """A scratch data root where day ``ds``'s clean searches and engagements appear ``copies`` times.
+
+    Args:
+        source: the original data root (read only).
+        scratch: the folder to create (replaced if it exists).
+        ds: the day to replicate.
+        copies: how many times each search (with its engagements) appears, under new ids.
+
+    Returns:
+        The scratch data root.
+    """
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    root = scratch / "data"
+    previous = (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat()
+    for artifact in ("q2e", "embeddings", "training_set", "interactions"):
+        link = root / "artifacts" / artifact / f"ds={previous}"
+        if (source / "artifacts" / artifact / f"ds={previous}").is_dir():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(source / "artifacts" / artifact / f"ds={previous}")
+    catalog = root / "clean" / "catalog" / f"ds={ds}"
+    catalog.parent.mkdir(parents=True)
+    catalog.symlink_to(source / "clean" / "catalog" / f"ds={ds}")
+    renamed = {"searches": ("search_id", "session_id"), "engagements": ("engagement_id", "search_id")}
+    for table, columns in renamed.items():
+        original = pq.read_table(source / "clean" / table / f"ds={ds}")
+        out = root / "clean" / table / f"ds={ds}"
+        out.mkdir(parents=True)
+        for k in range(copies):
+            copy = original
+            if k:
+                for name in columns:
+                    i = copy.schema.get_field_index(name)
+                    copy = copy.set_column(i, name, pc.binary_join_element_wise(copy[name], pa.scalar(f"~r{k}"), ""))
+            pq.write_table(copy, out / f"part-{k:03d}.parquet")
+    return root
+
+
 def main() -> None:
     """Parse arguments, run each day, print and save the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,8 +138,17 @@ def main() -> None:
     parser.add_argument("--days", nargs="+", required=True)
     parser.add_argument("--label", default="")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--replicate", type=int, default=1, help="copies of each day's searches (default 1)")
+    parser.add_argument("--scratch", type=Path, default=None, help="scratch folder for --replicate")
     args = parser.parse_args()
-    results = [run_day(args.data_root.resolve(), ds, args.master) for ds in args.days]
+    results = []
+    for ds in args.days:
+        root = args.data_root.resolve()
+        if args.replicate > 1:
+            if args.scratch is None:
+                parser.error("--replicate needs --scratch")
+            root = replicate_day(root, args.scratch.resolve(), ds, args.replicate)
+        results.append({**run_day(root, ds, args.master), "replicate": args.replicate})
     print(f"{'ds':<12}{'rows':>12}{'searches':>10}{'wall s':>9}{'rows/s':>10}{'peak RSS MB':>13}")
     for r in results:
         print(
