@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ltrr.bandit.ope import effective_sample_size
+
 QUANTILES: tuple[float, ...] = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 """Quantiles of the valid propensities reported by :func:`propensity_diagnostics`."""
 
@@ -152,8 +154,7 @@ def propensity_diagnostics(
         w = t[both] / p[both]
         m = int(w.size)
         if m:
-            sq = float(np.dot(w, w))
-            ess = float(w.sum()) ** 2 / sq if sq > 0 else 0.0
+            ess = effective_sample_size(w)
             kwargs.update(
                 mean_weight=float(w.mean()),
                 mean_weight_se=float(w.std(ddof=1)) / math.sqrt(m) if m > 1 else math.inf,

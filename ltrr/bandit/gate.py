@@ -22,7 +22,7 @@ import pandas as pd
 
 from ltrr.bandit.diagnostics import PropensityDiagnostics, propensity_diagnostics
 from ltrr.bandit.intervals import bootstrap_ratio_interval, normal_interval
-from ltrr.bandit.ope import PolicyValue, dm, dr, ips, snips, switch_dr
+from ltrr.bandit.ope import PolicyValue, dm, dr, effective_sample_size, ips, snips, switch_dr
 from ltrr.bandit.plan_features import plan_indices, validate_bandit_frame
 from ltrr.bandit.policy import PlanPolicy
 from ltrr.bandit.reward_model import RewardModel, search_hash
@@ -108,6 +108,16 @@ def _refuse_training_rows(frame: pd.DataFrame, policy: PlanPolicy, reward_model:
                 )
 
 
+def _scored(
+    frame: pd.DataFrame, policy: PlanPolicy, reward_model: RewardModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked held-out rows scored for estimation: logged plan index, π(·|x) and q̂(x, ·)."""
+    validate_bandit_frame(frame, policy.spec, policy.menu)
+    _refuse_training_rows(frame, policy, reward_model)
+    a = plan_indices(frame["plan_id"], policy.menu)
+    return a, policy.probabilities_frame(frame), reward_model.predict_all_plans(frame, policy.menu)
+
+
 def evaluate_policy(
     frame: pd.DataFrame,
     policy: PlanPolicy,
@@ -148,13 +158,8 @@ def evaluate_policy(
     unknown = set(estimators) - set(ESTIMATORS)
     if unknown:
         raise ValueError(f"unknown estimators {sorted(unknown)}; known: {ESTIMATORS}")
-    validate_bandit_frame(frame, policy.spec, policy.menu)
-    _refuse_training_rows(frame, policy, reward_model)
-    n = len(frame)
-    a = plan_indices(frame["plan_id"], policy.menu)
-    probs = policy.probabilities_frame(frame)
-    q_all = reward_model.predict_all_plans(frame, policy.menu)
-    rows = np.arange(n)
+    a, probs, q_all = _scored(frame, policy, reward_model)
+    rows = np.arange(len(frame))
     reward = frame["reward"].to_numpy(dtype=np.float64)
     pscore = frame["propensity"].to_numpy(dtype=np.float64)
     common = {"ci": ci, "alpha": alpha, "n_bootstrap": n_bootstrap, "random_state": random_state}
@@ -214,12 +219,8 @@ def improvement_over_logged(
     """
     if ci not in ("bootstrap", "normal"):
         raise ValueError(f"ci must be 'bootstrap' or 'normal', got {ci!r}")
-    validate_bandit_frame(frame, policy.spec, policy.menu)
-    _refuse_training_rows(frame, policy, reward_model)
+    a, probs, q_all = _scored(frame, policy, reward_model)
     rows = np.arange(len(frame))
-    a = plan_indices(frame["plan_id"], policy.menu)
-    probs = policy.probabilities_frame(frame)
-    q_all = reward_model.predict_all_plans(frame, policy.menu)
     reward = frame["reward"].to_numpy(dtype=np.float64)
     w = probs[rows, a] / frame["propensity"].to_numpy(dtype=np.float64)
     terms = np.sum(probs * q_all, axis=1) + w * (reward - q_all[rows, a]) - reward
@@ -230,13 +231,12 @@ def improvement_over_logged(
         )
     else:
         low, high, extra = normal_interval(value, terms, alpha=alpha)
-    sq = float(np.dot(w, w))
     return PolicyValue(
         value=value,
         ci_low=float(low),
         ci_high=float(high),
         n=len(frame),
-        ess=float(w.sum()) ** 2 / sq if sq > 0.0 else 0.0,
+        ess=effective_sample_size(w),
         estimator="dr_minus_logged",
         ci_method=ci,
         alpha=alpha,

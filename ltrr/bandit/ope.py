@@ -163,7 +163,8 @@ def _weights(
     return r, w, extra
 
 
-def _ess(w: np.ndarray) -> float:
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's effective sample size (Σ w)² / Σ w² of importance weights (0 when every weight is 0)."""
     sq = float(np.dot(w, w))
     return float(w.sum()) ** 2 / sq if sq > 0.0 else 0.0
 
@@ -268,7 +269,7 @@ def ips(
         estimator="ips",
         value=float(terms.mean()),
         terms=terms,
-        ess=_ess(w),
+        ess=effective_sample_size(w),
         ci=ci,
         alpha=alpha,
         n_bootstrap=n_bootstrap,
@@ -321,7 +322,7 @@ def snips(
     w_sum = float(w.sum())
     wr = w * r
     value = float(wr.sum()) / w_sum if w_sum > 0.0 else math.nan
-    ess = _ess(w)
+    ess = effective_sample_size(w)
     ci_extra: dict[str, Any] = {}
     if ci == "none" or math.isnan(value):
         low, high = math.nan, math.nan
@@ -452,7 +453,7 @@ def _dr_family(
         estimator=estimator,
         value=float(terms.mean()),
         terms=terms,
-        ess=_ess(w),
+        ess=effective_sample_size(w),
         ci=ci,
         alpha=alpha,
         n_bootstrap=n_bootstrap,
