@@ -33,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,22 +60,25 @@ def run_day(data_root: Path, ds: str, master: str) -> dict:
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, str(REPO / "jobs" / "build_training_set.py"), "--ds", ds],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    proc = psutil.Process(child.pid)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss(proc))
-        time.sleep(0.2)
-    wall = time.perf_counter() - start
-    out = child.stdout.read().strip().splitlines() if child.stdout else []
-    if child.returncode != 0:
-        raise RuntimeError(f"job failed for {ds} (exit {child.returncode}): {out[-1:]}")
+    with tempfile.TemporaryFile(mode="w+") as errors:  # the job's stderr, for a failure message only
+        child = subprocess.Popen(
+            [sys.executable, str(REPO / "jobs" / "build_training_set.py"), "--ds", ds],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        proc = psutil.Process(child.pid)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss(proc))
+            time.sleep(0.2)
+        wall = time.perf_counter() - start
+        out = child.stdout.read().strip().splitlines() if child.stdout else []
+        if child.returncode != 0:
+            errors.seek(0)
+            causes = [line.strip() for line in errors if "Error" in line or "Exception" in line]
+            raise RuntimeError(f"job failed for {ds} (exit {child.returncode}): {out[-1:]} {causes[:5]}")
     report = json.loads((data_root / "artifacts" / "training_set" / f"ds={ds}" / "report.json").read_text())
     rows = report["counts"]["rows"]
     return {
@@ -144,9 +148,9 @@ def main() -> None:
     results = []
     for ds in args.days:
         root = args.data_root.resolve()
-        if args.replicate > 1:
-            if args.scratch is None:
-                parser.error("--replicate needs --scratch")
+        if args.replicate > 1 and args.scratch is None:
+            parser.error("--replicate needs --scratch")
+        if args.scratch is not None:  # also with one copy: a reference run that leaves the source alone
             root = replicate_day(root, args.scratch.resolve(), ds, args.replicate)
         results.append({**run_day(root, ds, args.master), "replicate": args.replicate})
     print(f"{'ds':<12}{'rows':>12}{'searches':>10}{'wall s':>9}{'rows/s':>10}{'peak RSS MB':>13}")
