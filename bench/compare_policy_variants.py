@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides["max_weight"] = None
         params = dataclasses.replace(base, **overrides)
         policy, reward_model = learn_policy(train, BANDIT_CONTEXT_SPEC, menu, params)
-        if set(holdout["plan_id"]) <= set(policy.plan_ids):
+        if "margin" not in spec and set(holdout["plan_id"]) <= set(policy.plan_ids):  # margins: not estimated
             estimates[name] = {
                 "dr": evaluate_policy(holdout, policy, reward_model, estimators=("dr",))["dr"].to_dict(),
                 "dr_minus_logged": improvement_over_logged(holdout, policy, reward_model).to_dict(),
