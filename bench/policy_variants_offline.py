@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -57,14 +56,6 @@ def _booster(base: object, spec: dict[str, str], prefix: str) -> object:
     return dataclasses.replace(base, **changes)
 
 
-def paired(values: np.ndarray, reference: np.ndarray) -> dict:
-    """Mean of ``values − reference`` with a 95 % normal interval."""
-    d = values - reference
-    se = float(np.std(d, ddof=1)) / math.sqrt(len(d))
-    mean = float(d.mean())
-    return {"value": float(values.mean()), "difference": mean, "ci": [mean - 1.96 * se, mean + 1.96 * se]}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outcomes", type=Path, help="compare_policy_variants.py --save-outcomes file of DS")
@@ -74,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
+    from plan_headroom import paired
+
     from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
-    from ltrr.bandit.plan_features import BANDIT_COLUMNS, plan_feature_matrix
+    from ltrr.bandit.plan_features import BANDIT_COLUMNS
     from ltrr.bandit.policy import PolicyParams, learn_policy, softmax_with_floor
     from ltrr.bandit.policy_day import logged_menu, params_from_settings, read_window
-    from ltrr.bandit.reward_model import predict_plans
     from ltrr.config import load_settings
 
     settings = load_settings(data_root=args.experiment.resolve() / "data")
@@ -114,11 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             reward=_booster(nightly.reward, spec, "reward_"),
         )
         policy, reward_model = learn_policy(frame, BANDIT_CONTEXT_SPEC, menu, params)
-        x = policy.spec.encode(contexts)
         if spec.get("method") == "dm":
             scores = reward_model.predict_all_plans(contexts, menu)
         else:
-            scores = predict_plans(policy.booster, x, plan_feature_matrix(menu))
+            scores = policy.scores(policy.spec.encode(contexts))
         greedy = columns[np.argmax(scores, axis=1)]
         probs = np.zeros((n, len(plan_ids)))
         probs[:, columns] = softmax_with_floor(scores, policy.temperature, policy.epsilon)

@@ -108,14 +108,54 @@ def _refuse_training_rows(frame: pd.DataFrame, policy: PlanPolicy, reward_model:
                 )
 
 
-def _scored(
-    frame: pd.DataFrame, policy: PlanPolicy, reward_model: RewardModel
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Checked held-out rows scored for estimation: logged plan index, π(·|x) and q̂(x, ·)."""
+@dataclass(frozen=True)
+class HoldoutScores:
+    """Held-out rows scored once for estimation (:func:`score_holdout`).
+
+    Attributes:
+        plan_index: the logged plan's menu index per row, shape (n,).
+        probabilities: π(plan | x) per row, shape (n, |menu|).
+        q_all: the reward model's q̂(x, plan) per row (mean of its folds), shape (n, |menu|).
+    """
+
+    plan_index: np.ndarray
+    probabilities: np.ndarray
+    q_all: np.ndarray
+
+
+def score_holdout(frame: pd.DataFrame, policy: PlanPolicy, reward_model: RewardModel) -> HoldoutScores:
+    """Check held-out rows and score them with the policy and the reward model.
+
+    The scoring (LightGBM over every row and plan, for the scorer and each reward-model fold)
+    is the slow part of an evaluation; :func:`evaluate_policy` and
+    :func:`improvement_over_logged` take its result so the nightly job scores once.
+
+    Raises:
+        ValueError: on a frame that breaks the contract, or rows the policy or the reward model
+            trained on.
+    """
     validate_bandit_frame(frame, policy.spec, policy.menu)
     _refuse_training_rows(frame, policy, reward_model)
-    a = plan_indices(frame["plan_id"], policy.menu)
-    return a, policy.probabilities_frame(frame), reward_model.predict_all_plans(frame, policy.menu)
+    return HoldoutScores(
+        plan_index=plan_indices(frame["plan_id"], policy.menu),
+        probabilities=policy.probabilities_frame(frame),
+        q_all=reward_model.predict_all_plans(frame, policy.menu),
+    )
+
+
+def _scores_of(
+    frame: pd.DataFrame, policy: PlanPolicy, reward_model: RewardModel, scores: HoldoutScores | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if scores is None:
+        scores = score_holdout(frame, policy, reward_model)
+    else:
+        _check_rows(scores, frame)
+    return scores.plan_index, scores.probabilities, scores.q_all
+
+
+def _check_rows(scores: HoldoutScores, frame: pd.DataFrame) -> None:
+    if scores.plan_index.shape[0] != len(frame):
+        raise ValueError(f"scores of {scores.plan_index.shape[0]} rows given for a frame of {len(frame)}")
 
 
 def evaluate_policy(
@@ -131,6 +171,7 @@ def evaluate_policy(
     n_bootstrap: int = 1000,
     random_state: int = 0,
     reward_range: tuple[float, float] | None = None,
+    scores: HoldoutScores | None = None,
 ) -> dict[str, PolicyValue]:
     """Off-policy estimates of a policy's value on held-out logged rows.
 
@@ -147,6 +188,7 @@ def evaluate_policy(
         n_bootstrap: bootstrap replicates.
         random_state: bootstrap seed (the same for every estimator).
         reward_range: known reward bounds (Bernstein intervals only).
+        scores: ``score_holdout(frame, policy, reward_model)`` when already computed.
 
     Returns:
         Estimates by estimator name.
@@ -158,7 +200,7 @@ def evaluate_policy(
     unknown = set(estimators) - set(ESTIMATORS)
     if unknown:
         raise ValueError(f"unknown estimators {sorted(unknown)}; known: {ESTIMATORS}")
-    a, probs, q_all = _scored(frame, policy, reward_model)
+    a, probs, q_all = _scores_of(frame, policy, reward_model, scores)
     rows = np.arange(len(frame))
     reward = frame["reward"].to_numpy(dtype=np.float64)
     pscore = frame["propensity"].to_numpy(dtype=np.float64)
@@ -190,6 +232,7 @@ def improvement_over_logged(
     alpha: float = 0.05,
     n_bootstrap: int = 1000,
     random_state: int = 0,
+    scores: HoldoutScores | None = None,
 ) -> PolicyValue:
     """Paired estimate of V(new) − V(logging policy) on the same held-out rows.
 
@@ -210,6 +253,7 @@ def improvement_over_logged(
         alpha: significance level.
         n_bootstrap: bootstrap replicates.
         random_state: bootstrap seed.
+        scores: ``score_holdout(frame, policy, reward_model)`` when already computed.
 
     Returns:
         The estimate (estimator ``"dr_minus_logged"``; ``ess`` is the DR weights' ESS).
@@ -219,7 +263,7 @@ def improvement_over_logged(
     """
     if ci not in ("bootstrap", "normal"):
         raise ValueError(f"ci must be 'bootstrap' or 'normal', got {ci!r}")
-    a, probs, q_all = _scored(frame, policy, reward_model)
+    a, probs, q_all = _scores_of(frame, policy, reward_model, scores)
     rows = np.arange(len(frame))
     reward = frame["reward"].to_numpy(dtype=np.float64)
     w = probs[rows, a] / frame["propensity"].to_numpy(dtype=np.float64)
@@ -245,7 +289,12 @@ def improvement_over_logged(
 
 
 def policy_diagnostics(
-    frame: pd.DataFrame, policy: PlanPolicy, *, clip: float | None = None, min_support_rows: int = 1
+    frame: pd.DataFrame,
+    policy: PlanPolicy,
+    *,
+    clip: float | None = None,
+    min_support_rows: int = 1,
+    scores: HoldoutScores | None = None,
 ) -> PropensityDiagnostics:
     """Propensity diagnostics of ``policy`` as the target on logged rows.
 
@@ -256,12 +305,17 @@ def policy_diagnostics(
         policy: the target policy.
         clip: a weight clip to count against, or None.
         min_support_rows: fewer logged rows than this makes a target plan unsupported.
+        scores: ``score_holdout(frame, policy, ...)`` when already computed (its probabilities
+            are reused).
 
     Returns:
         The diagnostics (see :func:`ltrr.bandit.diagnostics.propensity_diagnostics`).
     """
-    probs = policy.probabilities_frame(frame)
-    a = plan_indices(frame["plan_id"], policy.menu)
+    if scores is None:
+        a, probs = plan_indices(frame["plan_id"], policy.menu), policy.probabilities_frame(frame)
+    else:
+        _check_rows(scores, frame)
+        a, probs = scores.plan_index, scores.probabilities
     support = [pid for pid, p in zip(policy.plan_ids, probs.max(axis=0), strict=True) if p > 0.0]
     return propensity_diagnostics(
         frame["propensity"].to_numpy(dtype=np.float64),

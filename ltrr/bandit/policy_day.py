@@ -51,6 +51,7 @@ from ltrr.bandit.gate import (
     logged_policy_value,
     policy_diagnostics,
     policy_gate,
+    score_holdout,
 )
 from ltrr.bandit.plan_features import BANDIT_COLUMNS, plan_from_dict
 from ltrr.bandit.policy import PlanPolicy, PolicyParams, learn_policy, load_policy, save_policy
@@ -229,12 +230,15 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
     learn_s = time.perf_counter() - clock
     # Estimated as it will serve (with the Searcher's exploration), like the champion's logged value.
     served = policy.with_serving_exploration(settings.serving_exploration)
+    scores = score_holdout(holdout, served, reward_model)
     estimates = evaluate_policy(
-        holdout, served, reward_model, estimators=ESTIMATORS, n_bootstrap=settings.bandit_bootstrap
+        holdout, served, reward_model, estimators=ESTIMATORS, n_bootstrap=settings.bandit_bootstrap, scores=scores
     )
     champion = logged_policy_value(holdout, n_bootstrap=settings.bandit_bootstrap)
-    improvement = improvement_over_logged(holdout, served, reward_model, n_bootstrap=settings.bandit_bootstrap)
-    diagnostics = policy_diagnostics(holdout, served, min_support_rows=settings.bandit_min_plan_rows)
+    improvement = improvement_over_logged(
+        holdout, served, reward_model, n_bootstrap=settings.bandit_bootstrap, scores=scores
+    )
+    diagnostics = policy_diagnostics(holdout, served, min_support_rows=settings.bandit_min_plan_rows, scores=scores)
     thresholds = DiagnosticThresholds(min_ess=settings.bandit_min_ess)
     gate = policy_gate(
         estimates["dr"],

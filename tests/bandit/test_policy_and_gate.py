@@ -18,6 +18,7 @@ from ltrr.bandit.gate import (
     logged_policy_value,
     policy_diagnostics,
     policy_gate,
+    score_holdout,
 )
 from ltrr.bandit.ope import PolicyValue
 from ltrr.bandit.plan_features import plan_feature_matrix
@@ -207,6 +208,20 @@ def test_improvement_over_logged_is_the_paired_dr_gap(learned: dict, evaluation:
         improvement_over_logged(learned["train"].head(100), policy, rm)
     with pytest.raises(ValueError, match="ci must be"):
         improvement_over_logged(test, policy, rm, ci="bernstein")
+
+
+def test_scored_once_gives_the_same_estimates(learned: dict, evaluation: dict[str, PolicyValue]) -> None:
+    """The nightly job scores the holdout once and passes it on: same figures as scoring each time."""
+    policy, rm, test = learned["policy"], learned["reward_model"], learned["test"]
+    scores = score_holdout(test, policy, rm)
+    sb = learned["sb"]
+    again = evaluate_policy(test, policy, rm, n_bootstrap=500, reward_range=sb.reward_range, scores=scores)
+    assert {k: v.to_dict() for k, v in again.items()} == {k: v.to_dict() for k, v in evaluation.items()}
+    gap = improvement_over_logged(test, policy, rm, n_bootstrap=500, scores=scores)
+    assert gap.to_dict() == improvement_over_logged(test, policy, rm, n_bootstrap=500).to_dict()
+    assert policy_diagnostics(test, policy, scores=scores).to_dict() == policy_diagnostics(test, policy).to_dict()
+    with pytest.raises(ValueError, match="rows given for a frame"):
+        evaluate_policy(test.head(10), policy, rm, scores=scores)
 
 
 def test_with_serving_exploration_is_the_served_mixture(learned: dict) -> None:
