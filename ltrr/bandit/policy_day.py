@@ -43,6 +43,7 @@ from ltrr.bandit.context import BANDIT_CONTEXT_SPEC
 from ltrr.bandit.dataset_day import ARTIFACT as DATASET
 from ltrr.bandit.dataset_day import read_rows
 from ltrr.bandit.diagnostics import DiagnosticThresholds, check_diagnostics
+from ltrr.bandit.evidence import plan_evidence
 from ltrr.bandit.gate import (
     ESTIMATORS,
     evaluate_policy,
@@ -228,6 +229,7 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
     params = params_from_settings(settings)
     policy, reward_model = learn_policy(train, BANDIT_CONTEXT_SPEC, menu, params)
     learn_s = time.perf_counter() - clock
+    evidence = plan_evidence(train, menu)
     # Estimated as it will serve (with the Searcher's exploration), like the champion's logged value.
     served = policy.with_serving_exploration(settings.serving_exploration)
     scores = score_holdout(holdout, served, reward_model)
@@ -270,6 +272,7 @@ def train_policy_day(settings: Settings, ds: str) -> dict:
         "improvement": improvement.to_dict(),
         "gate": gate.to_dict(),
         "diagnostics": diagnostics.to_dict(),
+        "evidence": evidence,
         "plans": _policy_mix(policy, holdout),
         "policy_version": policy.version,
     }
@@ -324,4 +327,4 @@ def _finish(report: dict, learn_s: float, clock: float) -> dict:
 def _record_refusal(root: Path, ds: str, report: dict) -> None:
     path = rejection_path(root, ds)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {"ds": ds, "reasons": report["reasons"], "gate": report["gate"]})
+    write_json(path, {"ds": ds, "reasons": report["reasons"], "gate": report["gate"], "evidence": report["evidence"]})

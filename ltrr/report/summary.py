@@ -128,12 +128,21 @@ def policy_outcome(settings: Settings, ds: str) -> dict[str, Any]:
         ds: the day.
 
     Returns:
-        ``{"status", "reasons", "dr", "logged"}`` (the new policy's DR estimate as a ``PolicyValue``
-        dict and the logged policy's value, or None when no policy was evaluated).
+        ``{"status", "reasons", "dr", "logged", "detectable_gap"}`` (the new policy's DR estimate
+        as a ``PolicyValue`` dict and the logged policy's value, or None when no policy was
+        evaluated; the smallest plan gap the training logs detect, ``ltrr.bandit.evidence``,
+        or None for records written before it existed).
     """
     status, reasons, record = _recorded_outcome(settings, ds, "policy")
     gate = record.get("gate") or {}
-    return {"status": status, "reasons": reasons, "dr": gate.get("new"), "logged": gate.get("champion")}
+    evidence = record.get("evidence") or {}
+    return {
+        "status": status,
+        "reasons": reasons,
+        "dr": gate.get("new"),
+        "logged": gate.get("champion"),
+        "detectable_gap": evidence.get("median_detectable_gap"),
+    }
 
 
 def _policy_line(policy: dict[str, Any]) -> str:
@@ -144,6 +153,8 @@ def _policy_line(policy: dict[str, Any]) -> str:
             f"; DR value {dr['value']:.4f} [{dr['ci_low']:.4f}, {dr['ci_high']:.4f}] "
             f"vs logged {logged['value']:.4f} on {logged['n']:,} searches"
         )
+    if policy.get("detectable_gap") is not None:
+        line += f"; the training logs separate plans {policy['detectable_gap']:.3f} apart or more"
     if policy["status"] in ("kept", "refused", "skipped") and policy["reasons"]:
         line += f"; {policy['reasons'][0]}"
     return line

@@ -98,7 +98,13 @@ def test_publishes_a_better_policy_then_keeps_it_when_the_next_one_is_refused(wo
     summary = policy_outcome(world, DAYS[2])
     assert summary["status"] == "kept" and summary["reasons"] == kept["reasons"]
     assert summary["dr"]["value"] == kept["gate"]["new"]["value"]
-    assert "plan policy: kept; DR value" in format_day_summary(day_summary(world, DAYS[2]))
+    line = format_day_summary(day_summary(world, DAYS[2]))
+    assert "plan policy: kept; DR value" in line
+    # The refusal record keeps the evidence the training logs held, and the summary quotes it.
+    evidence = kept["evidence"]
+    assert evidence["rows"] == kept["rows"]["train"] and set(evidence["plans"]) == {p.plan_id for p in MENU}
+    assert summary["detectable_gap"] == evidence["median_detectable_gap"] > 0
+    assert f"separate plans {evidence['median_detectable_gap']:.3f} apart" in line
 
 
 def test_a_single_day_refused_without_a_champion_publishes_nothing_and_a_thin_window_is_skipped(world) -> None:
