@@ -47,7 +47,7 @@ def plan_evidence(
     Args:
         frame: bandit rows with ``ds``, ``plan_id``, ``propensity`` (the logged probability) and
             ``reward``.
-        menu: the plans to report (plans not logged get value 0 and no detectable gap).
+        menu: the plans to report (a plan without logged rows gets None figures).
         alpha: two-sided test level.
         power: probability of detecting a gap of the reported size.
 
@@ -82,11 +82,10 @@ def plan_evidence(
         m = int(supported.sum())
         entry: dict = {"rows": int(mine.sum()), "days": int(np.unique(days[mine]).size)}
         entry.update(value=None, se=None, detectable_gap=None)
+        term = np.where(mine, weighted, 0.0)[supported]
         if m:
-            term = np.where(mine, weighted, 0.0)[supported]
             entry["value"] = float(term.mean())
         if m > 1:
-            term = np.where(mine, weighted, 0.0)[supported]
             entry["se"] = float(np.std(term, ddof=1)) / math.sqrt(m)
             if plan.plan_id != reference:
                 diff = term - np.where(is_reference, weighted, 0.0)[supported]
