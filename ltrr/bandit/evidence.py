@@ -19,8 +19,9 @@ would read as worth 0):
   detects with the given power, (z_{1−α/2} + z_{power}) × the standard error of the paired
   per-row difference of the two plans' IPS terms.
 
-The static-plan gap is the simplest contrast a policy relies on; a contextual policy splits
-the rows further, so its own detectable gaps are larger still.
+It is a guide, not a bound: it compares static plans one pair at a time, while the reward
+model shares evidence across plans through their features. On the medium world the learner
+found a gain of about 0.01 when the median gap was 0.026 (η = 0.5) and nothing at 0.057 (η = 0.1).
 """
 
 from __future__ import annotations
