@@ -58,9 +58,7 @@ def replicate_night(source: Path, scratch: Path, ds: str, copies: int) -> Path:
     Returns:
         The scratch data root.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from bench_training_set import write_copies
 
     shutil.rmtree(scratch, ignore_errors=True)
     root = scratch / "data"
@@ -83,16 +81,7 @@ def replicate_night(source: Path, scratch: Path, ds: str, copies: int) -> Path:
                 (root / zone / table.name).mkdir(parents=True, exist_ok=True)
                 (root / zone / table.name / part.name).symlink_to(part)
     for (zone, table), columns in REPLICATED.items():
-        original = pq.read_table(source / zone / table / day)
-        out = root / zone / table / day
-        out.mkdir(parents=True)
-        for k in range(copies):
-            copy = original
-            if k:
-                for name in columns:
-                    i = copy.schema.get_field_index(name)
-                    copy = copy.set_column(i, name, pc.binary_join_element_wise(copy[name], pa.scalar(f"~r{k}"), ""))
-            pq.write_table(copy, out / f"part-{k:03d}.parquet")
+        write_copies(source / zone / table / day, root / zone / table / day, columns, copies)
     return root
 
 

@@ -105,10 +105,6 @@ def replicate_day(source: Path, scratch: Path, ds: str, copies: int) -> Path:
     """
     import shutil
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     shutil.rmtree(scratch, ignore_errors=True)
     root = scratch / "data"
     previous = (dt.date.fromisoformat(ds) - dt.timedelta(days=1)).isoformat()
@@ -122,17 +118,32 @@ def replicate_day(source: Path, scratch: Path, ds: str, copies: int) -> Path:
     catalog.symlink_to(source / "clean" / "catalog" / f"ds={ds}")
     renamed = {"searches": ("search_id", "session_id"), "engagements": ("engagement_id", "search_id")}
     for table, columns in renamed.items():
-        original = pq.read_table(source / "clean" / table / f"ds={ds}")
-        out = root / "clean" / table / f"ds={ds}"
-        out.mkdir(parents=True)
-        for k in range(copies):
-            copy = original
-            if k:
-                for name in columns:
-                    i = copy.schema.get_field_index(name)
-                    copy = copy.set_column(i, name, pc.binary_join_element_wise(copy[name], pa.scalar(f"~r{k}"), ""))
-            pq.write_table(copy, out / f"part-{k:03d}.parquet")
+        write_copies(source / "clean" / table / f"ds={ds}", root / "clean" / table / f"ds={ds}", columns, copies)
     return root
+
+
+def write_copies(partition: Path, out: Path, columns: tuple[str, ...], copies: int) -> None:
+    """Write a Parquet partition ``copies`` times into ``out`` (created), copy k's ``columns`` suffixed ``~rk``.
+
+    Args:
+        partition: the partition folder to copy.
+        out: the folder to create, one ``part-KKK.parquet`` per copy.
+        columns: string id columns made unique per copy (copy 0 keeps the original ids).
+        copies: how many copies.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    original = pq.read_table(partition)
+    out.mkdir(parents=True)
+    for k in range(copies):
+        copy = original
+        if k:
+            for name in columns:
+                i = copy.schema.get_field_index(name)
+                copy = copy.set_column(i, name, pc.binary_join_element_wise(copy[name], pa.scalar(f"~r{k}"), ""))
+        pq.write_table(copy, out / f"part-{k:03d}.parquet")
 
 
 def main() -> None:
