@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     rank_min_train_searches: int = Field(
         200, ge=1, description="Fewest training searches with an engagement needed to fit a ranker at all."
     )
+    rank_max_day_searches: int = Field(
+        100_000,
+        ge=1,
+        description="Most searches of one day the ranker reads (train, valid, evaluation); a hash sample beyond.",
+    )
 
     # --- bandit: retrieval-plan policy (docs/bandit.md) ----------------------------------------
     bandit_cost_per_candidate: float = Field(

@@ -83,6 +83,33 @@ def test_a_learned_model_is_published_with_parity_and_truth_metrics(spark, world
     assert truth["model"]["mean"] > truth["popularity"]["ci_high"]
     assert read_ranker(folder).passed
     assert require_ranker_outcome(world, DAY2)["status"] == "published"
+    # Small days are read whole, and the report says so per day.
+    assert set(report["day_searches"]) == {DAY1, DAY2}
+    assert all(v["read"] == v["searches"] > 0 for v in report["day_searches"].values())
+
+
+def test_a_day_over_the_cap_is_read_as_a_whole_search_hash_sample(spark, world) -> None:
+    from pyspark.sql import functions as F
+
+    from ltrr.rank.ranker_day import sample_day_searches
+
+    rows = spark.read.parquet(str(artifact_dir(world.data_root, DAY2, "training_set") / "rows"))
+    n = rows.select("search_id").distinct().count()
+    kept, record = sample_day_searches(rows, 300)
+    assert record == {"searches": n, "read": 300} and n > 300
+    ids = {r.search_id for r in kept.select("search_id").distinct().collect()}
+    assert len(ids) == 300
+    # Whole searches: every row of a kept search is kept, none of the others.
+    per_search = rows.groupBy("search_id").count()
+    assert kept.count() == per_search.where(F.col("search_id").isin(list(ids))).agg(F.sum("count")).first()[0]
+    # Deterministic, and the searches of lowest hash: a smaller cap keeps a subset.
+    again, _ = sample_day_searches(rows, 300)
+    assert {r.search_id for r in again.select("search_id").distinct().collect()} == ids
+    fewer, _ = sample_day_searches(rows, 100)
+    assert {r.search_id for r in fewer.select("search_id").distinct().collect()} < ids
+    # Under the cap the rows come back untouched.
+    same, record = sample_day_searches(rows, n)
+    assert same is rows and record == {"searches": n, "read": n}
 
 
 def test_the_published_ranker_travels_in_the_bundle(spark, world) -> None:
