@@ -77,13 +77,27 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed: int, driver_memory: str) -> dict:
-    """Simulate (if needed) and run every day's nightly of one scale; returns its figures."""
+def run_scale(
+    scale: str,
+    days: int,
+    out: Path,
+    master: str,
+    run_gx: bool,
+    seed: int,
+    driver_memory: str,
+    resume_from: str | None = None,
+) -> dict:
+    """Simulate (if needed) and run every day's nightly of one scale; returns its figures.
+
+    A night that a gate stops (``NightlyFailed``: nothing published, as in Airflow) is recorded
+    with the task that stopped it and the tasks' times, and the next night runs, as the next
+    scheduled run would. Days before ``resume_from`` are taken as already run under ``out``.
+    """
     import pyarrow.parquet as pq
     from pyspark.sql import SparkSession
 
     from ltrr.config import load_settings
-    from ltrr.orchestration.inprocess import run_nightly_inprocess
+    from ltrr.orchestration.inprocess import NightlyFailed, run_nightly_inprocess
     from ltrr.sim import simulate
     from ltrr.spark_conf import session_conf
     from ltrr.zones import partition_path
@@ -115,12 +129,21 @@ def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed:
     per_day = []
     try:
         for ds in wanted:
-            searches = pq.ParquetFile(
-                next(partition_path(settings.data_root, "raw", "searches", ds).glob("*.parquet"))
-            ).metadata.num_rows
+            if resume_from and ds < resume_from:
+                continue
+            searches = sum(
+                pq.ParquetFile(path).metadata.num_rows
+                for path in partition_path(settings.data_root, "raw", "searches", ds).glob("*.parquet")
+            )
+            stopped = None
             with PeakMemory() as peak:
                 clock = time.perf_counter()
-                result = run_nightly_inprocess(spark, settings, ds, run_gx=run_gx)
+                try:
+                    result = run_nightly_inprocess(spark, settings, ds, run_gx=run_gx)
+                except NightlyFailed as exc:  # a gate stopped the night: record it, run the next
+                    if exc.result is None:
+                        raise
+                    result, stopped = exc.result, f"{exc.task}: {exc.reason}"
                 total = time.perf_counter() - clock
             per_day.append(
                 {
@@ -128,11 +151,16 @@ def run_scale(scale: str, days: int, out: Path, master: str, run_gx: bool, seed:
                     "searches": searches,
                     "total_s": round(total, 1),
                     "peak_rss_mb": round(peak.peak / 2**20),
+                    "stopped": stopped,
                     "tasks": result.tasks,
                     "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
                 }
             )
-            print(f"{scale} {ds}: {searches:,} searches, {total:.0f} s, peak {peak.peak / 2**20:,.0f} MB", flush=True)
+            print(
+                f"{scale} {ds}: {searches:,} searches, {total:.0f} s, peak {peak.peak / 2**20:,.0f} MB"
+                + (f"; stopped by {stopped}" if stopped else ""),
+                flush=True,
+            )
     finally:
         spark.stop()
     return {"scale": scale, "simulate_s": round(simulate_s, 1), "session_s": round(session_s, 1), "days": per_day}
@@ -171,11 +199,23 @@ def main(argv: list[str] | None = None) -> int:
         help="Spark driver memory (default 4g, as medium experiments use; a 2g run failed on medium)",
     )
     parser.add_argument("--no-input-gx", action="store_true", help="skip the input-validation GX suites")
+    parser.add_argument(
+        "--resume-from",
+        metavar="DS",
+        help="take the days before DS as already run under --out (e.g. after a stopped long run)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         figures = run_scale(
-            args.child, args.days, args.out, args.master, not args.no_input_gx, args.seed, args.driver_memory
+            args.child,
+            args.days,
+            args.out,
+            args.master,
+            not args.no_input_gx,
+            args.seed,
+            args.driver_memory,
+            args.resume_from,
         )
         print("RESULT " + json.dumps(figures), flush=True)
         return 0
@@ -197,12 +237,14 @@ def main(argv: list[str] | None = None) -> int:
             "--seed",
             str(args.seed),
         ] + (["--no-input-gx"] if args.no_input_gx else [])
+        command += ["--resume-from", args.resume_from] if args.resume_from else []
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
-            errors = [line for line in proc.stderr.splitlines() if "Error" in line and not line.startswith("\tat ")]
+            # The child's own lines (its traceback among them), without the JVM's stack frames.
+            tail = [line for line in proc.stderr.splitlines() if not line.startswith("\tat ")][-40:]
             print(
-                f"{scale}: failed (exit {proc.returncode})\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-20:]),
+                f"{scale}: failed (exit {proc.returncode})\n{proc.stdout[-2000:]}\n" + "\n".join(tail),
                 file=sys.stderr,
             )
             return 1
