@@ -26,7 +26,7 @@ backfilled on its own and gives the same result):
 7. ``train_embeddings`` — ``jobs/train_embeddings.py --ds {{ ds }}`` through spark-submit: the
    model fit (implicit ALS/BPR) and the Annoy index build run on one machine, the Spark
    driver; the session is used for the GX suites of the factor tables. Enforces the recall
-   gate (Annoy recall@10 against exact search at the configured ``search_k``).
+   gate (Annoy recall@10 against exact search, raising ``search_k`` up to its configured cap).
 8. ``embeddings_gate`` — fails the run, without retries, when the recall gate or a suite
    rejected the embeddings (nothing was published).
 9. ``build_training_set`` — Spark job ``jobs/build_training_set.py --ds {{ ds }}`` (after the

@@ -130,7 +130,12 @@ class Settings(BaseSettings):
     )
     embed_n_trees: int = Field(50, ge=1, description="Trees of the Annoy index over entity vectors.")
     embed_search_k: int = Field(
-        100_000, ge=1, description="Annoy search_k (nodes inspected per query) used by serving and the recall gate."
+        100_000, ge=1, description="First Annoy search_k (nodes inspected per query) the recall gate measures."
+    )
+    embed_max_search_k: int = Field(
+        1_600_000,
+        ge=1,
+        description="Largest search_k the recall gate doubles up to; the passing value is recorded for serving.",
     )
     embed_recall_threshold: float = Field(
         0.95, ge=0, le=1, description="Recall gate: least recall@10 of Annoy against exact search."

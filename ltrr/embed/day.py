@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -140,12 +141,13 @@ def train_embeddings_day(spark: SparkSession, settings: Settings, ds: str) -> di
 
         start = time.perf_counter()
         index = ann.load_index(staging / "items.ann", item_factors.shape[1] + 1)
-        recall = ann.measure_recall(
+        recall, ladder = ann.tune_search_k(
             index,
             user_factors,
             entity_queries,
             item_factors,
             search_k=params.search_k,
+            max_search_k=params.max_search_k,
             sample=params.recall_sample,
             threshold=params.recall_threshold,
             seed=params.seed,
@@ -153,13 +155,15 @@ def train_embeddings_day(spark: SparkSession, settings: Settings, ds: str) -> di
         index.unload()
         timings["recall_gate_s"] = time.perf_counter() - start
         if not recall.passed:
-            _reject(rejected, ds, "recall", {"recall": recall.to_dict()})
+            _reject(rejected, ds, "recall", {"recall": {**recall.to_dict(), "ladder": ladder}})
             raise EmbeddingsRejected(
                 f"embeddings of {ds}: Annoy recall@{recall.k} {recall.recall:.4f} (users {recall.recall_users:.4f}, "
                 f"entities {recall.recall_entities:.4f}) is below the threshold {recall.threshold} at search_k "
-                f"{recall.search_k} with {params.n_trees} trees; raise LTRR_EMBED_SEARCH_K or LTRR_EMBED_N_TREES "
-                f"(nothing published; see {rejected})"
+                f"{recall.search_k} with {params.n_trees} trees; raise LTRR_EMBED_MAX_SEARCH_K or "
+                f"LTRR_EMBED_N_TREES (nothing published; see {rejected})"
             )
+        # Serving searches at the value that met the threshold (EmbeddingIndex.load's default).
+        params = dataclasses.replace(params, search_k=recall.search_k)
 
         start = time.perf_counter()
         suites = _validate(
@@ -212,7 +216,7 @@ def train_embeddings_day(spark: SparkSession, settings: Settings, ds: str) -> di
                 "bytes": (staging / "items.ann").stat().st_size,
             },
             "popularity_prior": prior,
-            "recall": recall.to_dict(),
+            "recall": {**recall.to_dict(), "ladder": ladder},
             "validation": {"success": True},
             "previous_model_on_this_day": evaluation,
         }

@@ -36,6 +36,7 @@ class EmbedParams:
     popularity_weight: float = 32.0
     n_trees: int = 50
     search_k: int = 100_000
+    max_search_k: int = 1_600_000
     recall_threshold: float = 0.95
     recall_sample: int = 500
     max_norm: float = 1_000.0
@@ -65,6 +66,7 @@ class EmbedParams:
             popularity_weight=settings.embed_popularity_weight,
             n_trees=settings.embed_n_trees,
             search_k=settings.embed_search_k,
+            max_search_k=settings.embed_max_search_k,
             recall_threshold=settings.embed_recall_threshold,
             recall_sample=settings.embed_recall_sample,
             max_norm=settings.embed_max_norm,

@@ -177,10 +177,28 @@ def _fresh_copy(settings, tmp_path: Path, **overrides):
     return other
 
 
+def test_the_gate_raises_search_k_until_recall_passes_and_serving_uses_it(world, spark, tmp_path: Path) -> None:
+    settings, _ = world
+    tight = _fresh_copy(settings, tmp_path, embed_n_trees=1, embed_search_k=1, embed_max_search_k=1_000_000)
+    metrics = train_embeddings_day(spark, tight, DAY2)
+    recall = metrics["recall"]
+    rungs = [r["search_k"] for r in recall["ladder"]]
+    assert recall["passed"] and len(rungs) > 1 and rungs[0] == 1 and recall["search_k"] == rungs[-1]
+    # The artifact records the value that met the threshold, and serving loads it by default.
+    assert metrics["params"]["search_k"] == rungs[-1] and metrics["params"]["max_search_k"] == 1_000_000
+    assert EmbeddingIndex.load(_folder(tight, DAY2)).search_k == rungs[-1]
+
+
 def test_recall_gate_failure_raises_and_publishes_nothing(world, spark, tmp_path: Path) -> None:
     settings, _ = world
     starved = _fresh_copy(
-        settings, tmp_path, embed_factors=16, embed_n_trees=1, embed_search_k=1, embed_recall_threshold=0.99
+        settings,
+        tmp_path,
+        embed_factors=16,
+        embed_n_trees=1,
+        embed_search_k=1,
+        embed_max_search_k=2,
+        embed_recall_threshold=0.99,
     )
     with pytest.raises(EmbeddingsRejected, match=r"recall@10 0\.\d+ .* below the threshold 0\.99"):
         train_embeddings_day(spark, starved, DAY2)
@@ -189,5 +207,6 @@ def test_recall_gate_failure_raises_and_publishes_nothing(world, spark, tmp_path
     assert not list(final.parent.glob(".*tmp*")), "no staging folder is left behind"
     detail = json.loads(rejection_path(starved.data_root, DAY2).read_text())
     assert detail["reason"] == "recall" and detail["recall"]["passed"] is False
+    assert [r["search_k"] for r in detail["recall"]["ladder"]] == [1, 2]  # tried up to the cap
     with pytest.raises(DayRejected, match="below the threshold"):
         require_published_embeddings(starved, DAY2)

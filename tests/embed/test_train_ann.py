@@ -134,6 +134,31 @@ def test_measure_recall_fails_with_a_starved_search(factors, tmp_path: Path) -> 
     index.unload()
 
 
+def test_tune_search_k_doubles_until_the_threshold_is_met(factors, tmp_path: Path) -> None:
+    from ltrr.embed.ann import tune_search_k
+
+    users, items = factors
+    build_index(items, n_trees=1, seed=3, path=tmp_path / "one.ann")
+    index = load_index(tmp_path / "one.ann", items.shape[1] + 1)
+    common = {"sample": 200, "threshold": 0.95, "seed": 1}
+    report, ladder = tune_search_k(index, users, items, items, search_k=1, max_search_k=100_000, **common)
+    rungs = [r["search_k"] for r in ladder]
+    # A doubling ladder from 1, stopped at the first rung that passes, which is the report's.
+    assert rungs == [2**i for i in range(len(rungs))] and len(rungs) > 1
+    assert report.passed and report.search_k == rungs[-1] and ladder[-1]["recall"] == report.recall
+    assert all(r["recall"] < 0.95 for r in ladder[:-1])
+    # The rung that passed, measured alone, gives the same figure (same sampled queries).
+    alone = measure_recall(index, users, items, items, search_k=rungs[-1], **common)
+    assert alone.recall == report.recall
+    # Capped below it, the ladder stops at the cap and fails.
+    capped, short = tune_search_k(index, users, items, items, search_k=1, max_search_k=rungs[-2], **common)
+    assert not capped.passed and [r["search_k"] for r in short] == rungs[:-1]
+    # A cap below the first rung measures the first rung only.
+    single, one = tune_search_k(index, users, items, items, search_k=4, max_search_k=1, **common)
+    assert [r["search_k"] for r in one] == [4] and single.search_k == 4
+    index.unload()
+
+
 def test_query_vector_is_the_weighted_mean_of_engaged_entity_vectors() -> None:
     items = np.array([[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]], dtype=np.float32)
     weights = sparse.csr_matrix(np.array([[3.0, 1.0, 0.0], [0.0, 0.0, 2.0]]))
