@@ -1,7 +1,8 @@
 """The whole nightly run on a day whose traffic is replicated K times: how cost grows with searches.
 
-A large-world day (1,000,000 searches) needs hours of simulation and of nightly steps before
-its first full night, so the exponent of ``bench_nightly.py`` had two points (small, medium).
+A large-world day (1,000,000 searches) needs about 8 minutes of simulation and half an hour of
+nightly steps per day of history before its first full night, so the exponent of
+``bench_nightly.py`` had two points (small, medium).
 This bench adds points on one machine and in one process: from a data root whose nightlies
 already ran (e.g. ``bench_nightly.py --scales medium --days 7``), it builds for each K in
 ``--copies`` a scratch data root in which day DS's raw searches, engagements and simulated truth
