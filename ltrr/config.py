@@ -147,6 +147,9 @@ class Settings(BaseSettings):
         1_000.0, gt=0, description="Validation bound: largest factor norm allowed (divergence guard)."
     )
     embed_eval_k: int = Field(50, ge=1, description="K of the next-day hit rate (personalized and popularity top-K).")
+    embed_eval_max_users: int = Field(
+        20_000, ge=1, description="Most users (a hash sample, whole users) the next-day hit rate judges."
+    )
 
     # --- ranker (docs/ranker.md) -----------------------------------------------------------
     rank_history_days: int = Field(

@@ -192,7 +192,9 @@ def train_embeddings_day(spark: SparkSession, settings: Settings, ds: str) -> di
             evaluation = {
                 "model_ds": previous.name[3:],
                 "pairs_ds": ds,
-                **evaluate_next_day(EmbeddingIndex.load(previous), source / "day_pairs", params.eval_k),
+                **evaluate_next_day(
+                    EmbeddingIndex.load(previous), source / "day_pairs", params.eval_k, params.eval_max_users
+                ),
             }
         interactions_report = json.loads((source / "report.json").read_text())
         metrics = {

@@ -11,10 +11,17 @@ The personalized top-K here is exact (numpy) rather than Annoy: the recall gate 
 Annoy finds at least ``threshold`` of the exact top-10, and exact search makes the figure
 independent of ``search_k``. Entities repeat: a user re-playing a track they engaged with
 before counts as a hit (search serves re-finding as much as discovery).
+
+Exact top-K costs one pass over the catalog per user: on the large simulated world (145,000
+users with pairs, 45,000 entities) about 1.6 ms a user, four minutes a night. So at most
+``max_users`` users are judged, those with the lowest hash of their id: a whole-user sample
+(every pair of a sampled user counts), the same users whatever the order of the rows, and all
+users when there are fewer. The rates' ``n`` and the ``sample`` record say what was read.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +34,28 @@ from ltrr.embed.index import EmbeddingIndex
 def _rate(hits: np.ndarray) -> dict:
     n = len(hits)
     return {"n": n, "hits": int(hits.sum()), "rate": (float(hits.mean()) if n else None)}
+
+
+def _id_hash(value: object) -> int:
+    return int.from_bytes(hashlib.blake2b(str(value).encode(), digest_size=8).digest(), "big")
+
+
+def sample_users(user_ids: np.ndarray, max_users: int) -> np.ndarray:
+    """Which pairs belong to the ``max_users`` distinct users with the lowest id hash.
+
+    Args:
+        user_ids: user of each pair.
+        max_users: most distinct users kept (all of them when there are fewer).
+
+    Returns:
+        A boolean mask over the pairs: every pair of a kept user, none of the others.
+    """
+    distinct = np.unique(np.asarray(user_ids, dtype=object))
+    if len(distinct) <= max_users:
+        return np.ones(len(user_ids), dtype=bool)
+    hashes = np.fromiter((_id_hash(u) for u in distinct), dtype=np.uint64, count=len(distinct))
+    kept = set(distinct[np.argsort(hashes, kind="stable")[:max_users]].tolist())
+    return np.fromiter((u in kept for u in user_ids), dtype=bool, count=len(user_ids))
 
 
 def hit_rates(index: EmbeddingIndex, user_ids: np.ndarray, entity_ids: np.ndarray, k: int) -> dict:
@@ -54,8 +83,7 @@ def hit_rates(index: EmbeddingIndex, user_ids: np.ndarray, entity_ids: np.ndarra
     if known.any():
         distinct, inverse = np.unique(urows[known], return_inverse=True)
         top = exact_top_k(index.user_factors[distinct], index.item_factors, k)
-        top_sets = [set(row.tolist()) for row in top]
-        pers_hit[known] = [erows[known][j] in top_sets[inverse[j]] for j in range(int(known.sum()))]
+        pers_hit[known] = (top[inverse] == erows[known][:, None]).any(axis=1)
     served = np.where(known, pers_hit, pop_hit)
     n = len(urows)
     return {
@@ -68,21 +96,27 @@ def hit_rates(index: EmbeddingIndex, user_ids: np.ndarray, entity_ids: np.ndarra
     }
 
 
-def evaluate_next_day(index: EmbeddingIndex, day_pairs_path: Path, k: int) -> dict:
+def evaluate_next_day(index: EmbeddingIndex, day_pairs_path: Path, k: int, max_users: int) -> dict:
     """Hit rates of a model on a later day's positive pairs (``interactions/ds=D/day_pairs``).
 
     Args:
         index: the earlier day's model.
         day_pairs_path: the later day's ``day_pairs`` folder.
         k: the cut-off.
+        max_users: most users judged (see ``sample_users``).
 
     Returns:
-        See ``hit_rates``.
+        See ``hit_rates``; ``pairs`` counts the sampled users' pairs, and ``sample`` is
+        ``{"users", "users_read", "pairs", "pairs_read"}`` for the whole day and the sample.
     """
     pairs = pq.read_table(day_pairs_path, columns=["user_id", "entity_id"])
-    return hit_rates(
-        index,
-        np.asarray(pairs.column("user_id").to_pylist(), dtype=object),
-        np.asarray(pairs.column("entity_id").to_pylist(), dtype=object),
-        k,
-    )
+    users = np.asarray(pairs.column("user_id").to_pylist(), dtype=object)
+    entities = np.asarray(pairs.column("entity_id").to_pylist(), dtype=object)
+    kept = sample_users(users, max_users)
+    sample = {
+        "users": len(np.unique(users)),
+        "users_read": len(np.unique(users[kept])),
+        "pairs": len(users),
+        "pairs_read": int(kept.sum()),
+    }
+    return {**hit_rates(index, users[kept], entities[kept], k), "sample": sample}

@@ -41,6 +41,7 @@ class EmbedParams:
     recall_sample: int = 500
     max_norm: float = 1_000.0
     eval_k: int = 50
+    eval_max_users: int = 20_000
     seed: int = 7
 
     @classmethod
@@ -71,6 +72,7 @@ class EmbedParams:
             recall_sample=settings.embed_recall_sample,
             max_norm=settings.embed_max_norm,
             eval_k=settings.embed_eval_k,
+            eval_max_users=settings.embed_eval_max_users,
             seed=settings.seed,
         )
 

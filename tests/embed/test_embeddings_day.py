@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from ltrr.config import load_settings
 from ltrr.embed.day import EmbeddingsRejected, rejection_path, train_embeddings_day
+from ltrr.embed.evaluate import evaluate_next_day, sample_users
 from ltrr.embed.gate import require_published_embeddings
 from ltrr.embed.index import NO_HISTORY, PERSONALIZED, POPULAR_FALLBACK, RELATED, EmbeddingIndex
 from ltrr.embed.interactions import build_interactions_day
@@ -98,6 +100,12 @@ def test_next_day_hit_rates_against_an_independent_count(world) -> None:
         top = {item_ids[i] for i in np.argsort(-scores)[:K]}
         pers_hits += p["entity_id"] in top
     assert evaluation["pairs"] == len(pairs) > 0
+    assert evaluation["sample"] == {
+        "users": len({p["user_id"] for p in pairs}),
+        "users_read": len({p["user_id"] for p in pairs}),
+        "pairs": len(pairs),
+        "pairs_read": len(pairs),
+    }
     assert evaluation["known_users"]["popularity"] == {
         "n": len(known),
         "hits": pop_hits,
@@ -107,6 +115,39 @@ def test_next_day_hit_rates_against_an_independent_count(world) -> None:
     # Ties between float32 scores may order differently: allow one pair of slack.
     assert abs(evaluation["known_users"]["personalized"]["hits"] - pers_hits) <= 1
     assert 0 < evaluation["known_user_share"] < 1
+
+
+def test_next_day_hit_rates_judge_a_whole_user_hash_sample(world) -> None:
+    settings, _ = world
+    model = EmbeddingIndex.load(_folder(settings, DAY1))
+    day_pairs = _folder(settings, DAY2, "interactions") / "day_pairs"
+    pairs = pq.read_table(day_pairs).to_pylist()
+    users = sorted({p["user_id"] for p in pairs})
+    assert len(users) > 30
+
+    def digest(user: str) -> int:
+        return int.from_bytes(hashlib.blake2b(user.encode(), digest_size=8).digest(), "big")
+
+    kept = set(sorted(users, key=digest)[:30])
+    mine = [p for p in pairs if p["user_id"] in kept]
+    evaluation = evaluate_next_day(model, day_pairs, K, max_users=30)
+    assert evaluation["sample"] == {
+        "users": len(users),
+        "users_read": 30,
+        "pairs": len(pairs),
+        "pairs_read": len(mine),
+    }
+    assert evaluation["pairs"] == len(mine) < len(pairs)
+    popular = {model.entity_ids[i] for i in model.popular[:K]}
+    known_users = set(model.user_ids.tolist())
+    known = [p for p in mine if p["user_id"] in known_users]
+    assert evaluation["known_users"]["popularity"]["n"] == len(known)
+    assert evaluation["known_users"]["popularity"]["hits"] == sum(p["entity_id"] in popular for p in known)
+    assert evaluation["served"]["popularity"]["hits"] == sum(p["entity_id"] in popular for p in mine)
+    # The sample does not depend on the order of the rows.
+    shuffled = np.array([p["user_id"] for p in pairs], dtype=object)[::-1]
+    assert set(shuffled[sample_users(shuffled, 30)].tolist()) == kept
+    assert sample_users(shuffled, len(users)).all()
 
 
 def test_fallbacks_for_users_and_entities_without_history(world) -> None:
