@@ -80,14 +80,19 @@ def rows_summary(rows: DataFrame, feature_names: tuple[str, ...]) -> pd.DataFram
     """One pass over the rows: the facts the rows suite checks, as a one-row pandas frame.
 
     GX on Spark runs one or more Spark jobs per expectation (tens of seconds for a suite of
-    this size); the summary needs one aggregation, and GX then checks it in milliseconds.
+    this size); the summary needs one wide aggregation and one narrow one, and GX then checks
+    it in milliseconds. Duplicates are counted by a group-by of the two key columns alone: a
+    ``countDistinct`` inside the wide aggregation makes Spark expand every row (all 60
+    columns) once per aggregate group, which took 411 s of a large day's 26.5M rows against
+    72 s + 52 s for the two passes (measured on 2 shared cores, docs/performance.md).
 
     Args:
         rows: the written training rows.
         feature_names: the feature columns.
 
     Returns:
-        Columns ``rows``, ``null_<key>`` (null keys), ``duplicate_pairs``, ``bad_labels``
+        Columns ``rows``, ``null_<key>`` (null keys), ``duplicate_pairs`` (rows beyond the first
+        of each (search, entity), null keys included), ``bad_labels``
         (labels outside 0..MAX_LABEL), ``labels_off_shown`` (a label without a shown position
         or the reverse), ``min_shown_position``, and per feature ``<f>__min``, ``<f>__max``,
         ``<f>__missing`` (share of nulls).
@@ -98,7 +103,6 @@ def rows_summary(rows: DataFrame, feature_names: tuple[str, ...]) -> pd.DataFram
         F.sum(F.col(k).isNull().cast("long")).alias(f"null_{k}") for k in ("search_id", "entity_id", "ds", "user_id")
     ]
     exprs += [
-        F.countDistinct("search_id", "entity_id").alias("distinct_pairs"),
         F.sum((label.isNotNull() & ((label < 0) | (label > MAX_LABEL))).cast("long")).alias("bad_labels"),
         F.sum((label.isNull() != shown.isNull()).cast("long")).alias("labels_off_shown"),
         F.min(shown).cast("double").alias("min_shown_position"),
@@ -111,7 +115,14 @@ def rows_summary(rows: DataFrame, feature_names: tuple[str, ...]) -> pd.DataFram
             F.avg(column.isNull().cast("double")).alias(f"{name}__missing"),
         ]
     out = rows.agg(*exprs).toPandas()
-    out["duplicate_pairs"] = out["rows"] - out.pop("distinct_pairs")
+    repeats = (
+        rows.groupBy("search_id", "entity_id")
+        .count()
+        .where(F.col("count") > 1)
+        .agg(F.sum(F.col("count") - 1).alias("duplicate_pairs"))
+        .first()
+    )
+    out["duplicate_pairs"] = int(repeats["duplicate_pairs"] or 0)
     return out
 
 

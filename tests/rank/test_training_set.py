@@ -40,6 +40,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -266,3 +267,65 @@ def test_sql_labels_equal_the_python_reference(spark) -> None:
     for key, (events, expected) in ENGAGEMENTS.items():
         if events:  # a shown result without engagement has no engagement row (label 0 in training_rows.sql)
             assert got[key] == expected == grade(events), key
+
+
+def test_rows_summary_counts_repeated_pairs_and_broken_facts(built, spark) -> None:
+    """``rows_summary`` on the built rows plus three broken ones: each counted where it belongs."""
+    from pyspark.sql import functions as F
+
+    from ltrr.rank.checks import rows_summary
+
+    settings, _, _ = built
+    rows = spark.read.parquet(str(artifact_dir(settings.data_root, D, "training_set") / "rows"))
+    healthy = rows_summary(rows, FEATURE_NAMES).iloc[0]
+    assert (healthy["rows"], healthy["duplicate_pairs"], healthy["null_search_id"], healthy["bad_labels"]) == (
+        5,
+        0,
+        0,
+        0,
+    )
+    s1e1 = rows.where((F.col("search_id") == "s1") & (F.col("entity_id") == "e1"))
+    broken = (
+        rows.unionByName(s1e1)  # (s1, e1) twice more: 2 repeats
+        .unionByName(s1e1)
+        .unionByName(s1e1.withColumn("search_id", F.lit(None).cast("string")))  # a null key, once
+        .unionByName(
+            s1e1.withColumn("entity_id", F.lit("e9")).withColumn("label", F.lit(7).cast(rows.schema["label"].dataType))
+        )
+    )
+    summary = rows_summary(broken, FEATURE_NAMES).iloc[0]
+    assert summary["rows"] == 9
+    assert summary["duplicate_pairs"] == 2
+    assert summary["null_search_id"] == 1
+    assert summary["bad_labels"] == 1
+
+
+def test_a_day_of_many_searches_is_written_as_whole_search_files_the_same_on_a_rerun(
+    built, spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from ltrr.rank import training_day
+
+    assert [training_day.rows_files(n, 8) for n in (0, 1, 100_000, 100_001, 950_000)] == [1, 1, 1, 2, 8]
+    settings, _, rows = built
+    copy = load_settings(
+        data_root=tmp_path / "data", state_dir=tmp_path / "state", spark_shuffle_partitions=2, rank_union_share=1.0
+    )
+    shutil.copytree(settings.data_root, copy.data_root)
+    monkeypatch.setattr(training_day, "ROWS_FILE_SEARCHES", 1)  # three searches: two files (the shuffle's 2)
+    folder = artifact_dir(copy.data_root, D, "training_set") / "rows"
+
+    def written() -> dict[str, bytes]:
+        build_training_set_day(spark, copy, D)
+        return {p.name: p.read_bytes() for p in sorted(folder.glob("part-*.parquet"))}
+
+    first = written()
+    assert len(first) == 2
+    per_file = [pq.read_table(folder / name).to_pandas() for name in first]
+    assert all(frame["search_id"].is_monotonic_increasing for frame in per_file)
+    ids = [set(frame["search_id"]) for frame in per_file]
+    assert not ids[0] & ids[1], "a search lives in one file"
+    assert len(pd.concat(per_file)) == len(rows)
+    # File names carry Spark's random id; the bytes of the n-th file are the same.
+    assert list(written().values()) == list(first.values())
