@@ -35,6 +35,10 @@ WITH cand AS (
          MIN(c.rank) AS best_rank
   FROM day_searches s
   LATERAL VIEW explode(s.candidates) t AS c
+  -- Only the candidates a row will be kept for (the filter of `rows` below, applied before
+  -- the group-by): a large day retrieves about ten unshown candidates per shown one.
+  WHERE pmod(xxhash64(s.search_id), 10000) < ${union_per_10000}
+     OR array_contains(s.shown.entity_id, c.entity_id)
   GROUP BY s.search_id, c.entity_id
 ),
 shown AS (

@@ -41,6 +41,8 @@ def test_unshown_candidates_are_kept_for_the_sampled_share_of_searches(world) ->
     # Shown rows are kept for every search, sampled or not.
     assert shown["search_id"].nunique() == rows["search_id"].nunique()
     assert (~shown["full_union"]).any()
+    # ... with their retrieval provenance: a shown entity is always a candidate in valid logs.
+    assert (shown["n_strategies"] >= 1).all() and shown["best_rank"].notna().all()
 
 
 def test_a_day_without_history_is_skipped_and_recorded(spark, world) -> None:
