@@ -36,7 +36,7 @@ WITH cand AS (
   FROM day_searches s
   LATERAL VIEW explode(s.candidates) t AS c
   -- Only the candidates a row will be kept for (the filter of `rows` below, applied before
-  -- the group-by): a large day retrieves about ten unshown candidates per shown one.
+  -- the group-by): a large day retrieves about nine unshown candidates per shown one.
   WHERE pmod(xxhash64(s.search_id), 10000) < ${union_per_10000}
      OR array_contains(s.shown.entity_id, c.entity_id)
   GROUP BY s.search_id, c.entity_id
