@@ -35,25 +35,39 @@ top_genre AS (
   ) g
   WHERE rn = 1
 ),
+-- The lookups by query and by user run on (search_id, query_key, user_id) alone; the wide
+-- search rows (candidate and shown arrays) are then joined once, by search_id, with the
+-- lookups, best and engaged, all partitioned alike: one shuffle of the wide rows, not one per
+-- lookup key.
+lookups AS (
+  SELECT s.search_id,
+         CASE WHEN en.query_key IS NULL THEN 0 ELSE 1 END AS is_entity_name,
+         mq.entities AS memory_entities_raw, mq.top_score AS memory_top_score_raw,
+         hq.n1 AS query_searches_raw,
+         hu.n1 AS user_searches_raw, hu.n2 AS user_positives_raw,
+         tg.genre AS top_genre
+  FROM (SELECT search_id, query_key, user_id FROM day_searches) s
+  LEFT JOIN entity_names en ON s.query_key = en.query_key
+  LEFT JOIN memory_queries mq ON s.query_key = mq.query_key
+  LEFT JOIN hist_query hq ON s.query_key = hq.key1
+  LEFT JOIN hist_user hu ON s.user_id = hu.key1
+  LEFT JOIN top_genre tg ON s.user_id = tg.user_id
+),
 joined AS (
   SELECT s.*,
          CASE WHEN s.query_key = '' THEN 0 ELSE size(split(s.query_key, ' ')) END AS n_tokens,
          b.entity_id AS engaged_entity_id,
          COALESCE(b.label, 0) AS best_label,
          COALESCE(e.n_engaged, 0) AS n_engaged,
-         CASE WHEN en.query_key IS NULL THEN 0 ELSE 1 END AS is_entity_name,
-         mq.entities AS memory_entities_raw, mq.top_score AS memory_top_score_raw,
-         hq.n1 AS query_searches_raw,
-         hu.n1 AS user_searches_raw, hu.n2 AS user_positives_raw,
-         tg.genre AS top_genre
+         l.is_entity_name,
+         l.memory_entities_raw, l.memory_top_score_raw,
+         l.query_searches_raw,
+         l.user_searches_raw, l.user_positives_raw,
+         l.top_genre
   FROM day_searches s
   LEFT JOIN best b ON s.search_id = b.search_id
   LEFT JOIN engaged e ON s.search_id = e.search_id
-  LEFT JOIN entity_names en ON s.query_key = en.query_key
-  LEFT JOIN memory_queries mq ON s.query_key = mq.query_key
-  LEFT JOIN hist_query hq ON s.query_key = hq.key1
-  LEFT JOIN hist_user hu ON s.user_id = hu.key1
-  LEFT JOIN top_genre tg ON s.user_id = tg.user_id
+  LEFT JOIN lookups l ON s.search_id = l.search_id
 )
 SELECT search_id,
        ds,
