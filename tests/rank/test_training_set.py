@@ -270,7 +270,7 @@ def test_sql_labels_equal_the_python_reference(spark) -> None:
 
 
 def test_rows_summary_counts_repeated_pairs_and_broken_facts(built, spark) -> None:
-    """``rows_summary`` on the built rows plus three broken ones: each counted where it belongs."""
+    """``rows_summary`` on the built rows plus repeated, null-key and bad-label rows: each counted where it belongs."""
     from pyspark.sql import functions as F
 
     from ltrr.rank.checks import rows_summary
