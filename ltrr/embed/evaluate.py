@@ -113,9 +113,10 @@ def evaluate_next_day(index: EmbeddingIndex, day_pairs_path: Path, k: int, max_u
     users = np.asarray(pairs.column("user_id").to_pylist(), dtype=object)
     entities = np.asarray(pairs.column("entity_id").to_pylist(), dtype=object)
     kept = sample_users(users, max_users)
+    distinct_users = len(np.unique(users))
     sample = {
-        "users": len(np.unique(users)),
-        "users_read": len(np.unique(users[kept])),
+        "users": distinct_users,
+        "users_read": min(distinct_users, max_users),
         "pairs": len(users),
         "pairs_read": int(kept.sum()),
     }
